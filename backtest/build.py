@@ -1,0 +1,91 @@
+"""Running ``dbt build`` in-process on the project at the repository root."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from backtest.config import PROJECT_ROOT
+from backtest.errors import BacktestError
+
+FAILED_STATUSES = {"error", "fail", "runtime error"}
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What one dbt build did."""
+
+    models: int
+    tests: int
+    seconds: float
+
+
+def _progress_printer(stream=sys.stderr) -> Callable:
+    finished = 0
+
+    def on_event(event) -> None:
+        nonlocal finished
+        if event.info.name == "NodeFinished":
+            finished += 1
+            name = event.data.node_info.node_name[:40]
+            stream.write(f"\r  dbt build: {finished} nodes done ({name})".ljust(78))
+            stream.flush()
+
+    return on_event
+
+
+def _failure_sentence(results) -> str:
+    failed = [result for result in results if str(result.status).lower() in FAILED_STATUSES]
+    if not failed:
+        return "dbt build did not complete"
+    first = failed[0]
+    message = " ".join(str(first.message or "").split())[:300]
+    return f"dbt build failed at {first.node.name} ({message})"
+
+
+def run_dbt_build(
+    db_path: Path,
+    plugin_settings: dict | None = None,
+    full_refresh: bool = False,
+    show_progress: bool = True,
+) -> BuildReport:
+    """Build every model and test against ``db_path``; raise ``BacktestError`` on failure.
+
+    Args:
+        db_path: The warehouse file (exported as ``BACKTEST_DB`` for profiles.yml).
+        plugin_settings: Overrides ``vars.backtest_plugins`` for this build when given.
+        full_refresh: Rebuild every request instead of only the pending ones.
+        show_progress: Print a one-line progress counter to stderr.
+    """
+    from dbt.cli.main import dbtRunner
+
+    os.environ["BACKTEST_DB"] = str(db_path)
+    args = ["build", "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT),
+            "--log-level", "none", "--log-path", str(PROJECT_ROOT / "logs"),
+            "--target-path", str(PROJECT_ROOT / "target")]
+    if plugin_settings is not None:
+        args += ["--vars", json.dumps({"backtest_plugins": plugin_settings})]
+    if full_refresh:
+        args.append("--full-refresh")
+    show_progress = show_progress and sys.stderr.isatty()
+    callbacks = [_progress_printer()] if show_progress else []
+    outcome = dbtRunner(callbacks=callbacks).invoke(args)
+    if show_progress:
+        sys.stderr.write("\r" + " " * 78 + "\r")
+    if outcome.exception is not None:
+        raise BacktestError(
+            f"dbt could not run ({outcome.exception}): see logs/dbt.log; "
+            "earlier results are unchanged."
+        )
+    results = list(outcome.result or [])
+    if not outcome.success:
+        raise BacktestError(
+            f"{_failure_sentence(results)}: see logs/dbt.log; earlier results are unchanged."
+        )
+    models = sum(1 for result in results if result.node.resource_type == "model")
+    seconds = float(getattr(outcome.result, "elapsed_time", 0.0) or 0.0)
+    return BuildReport(models=models, tests=len(results) - models, seconds=seconds)

@@ -1,0 +1,121 @@
+"""Reading results back: the --output JSON objects and the terminal summary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from backtest._table import format_table
+
+CONSENSUS_KEYS = [
+    "consensus_direction", "agreement_score", "vote_breakdown", "average_strength",
+    "average_confidence", "participating_calculations", "total_calculations",
+]
+FORWARD_KEYS = [
+    "aligned_with_trade", "entry_price", "exit_price", "pnl", "pnl_pct",
+    "max_favorable_excursion", "max_favorable_excursion_pct", "max_adverse_excursion",
+    "max_adverse_excursion_pct", "bars_to_mfe", "bars_to_mae",
+    "return_5m", "return_15m", "return_30m", "return_60m",
+]
+
+
+def _json_object(alias: str, keys: list[str]) -> str:
+    return "json_object(" + ", ".join(f"'{key}', {alias}.{key}" for key in keys) + ")"
+
+
+RESULTS_SQL = f"""
+with
+wanted as (select uid, position from wanted_uids),
+signals as (
+    select uid, json_group_array(json_object(
+        'calculation', calculation, 'direction', direction, 'strength', strength,
+        'confidence', confidence, 'points', points, 'metadata', metadata,
+        'status', status, 'error', error) order by calculation) as signals
+    from bt_signals
+    where uid in (select uid from wanted)
+    group by uid
+)
+select json_object(
+    'uid', request.uid,
+    'symbol', request.symbol,
+    'entry_time', strftime(request.entry_time, '%Y-%m-%dT%H:%M:%SZ'),
+    'direction', request.direction,
+    'status', request.status,
+    'data_source', request.data_source,
+    'historical_lookback_hours', request.historical_lookback_hours,
+    'forward_bars', request.forward_bars,
+    'signals', coalesce(signals.signals, json('[]')),
+    'consensus', {_json_object("aggregated", CONSENSUS_KEYS)},
+    'forward', {_json_object("aggregated", FORWARD_KEYS)}
+) as result
+from wanted
+inner join bt_index as request on request.uid = wanted.uid
+inner join bt_aggregated as aggregated on aggregated.uid = wanted.uid
+left join signals on signals.uid = wanted.uid
+order by wanted.position
+"""
+
+
+def _with_wanted(con: duckdb.DuckDBPyConnection, uids: list[str]) -> None:
+    con.register("wanted_uids", pd.DataFrame({"uid": uids, "position": range(len(uids))}))
+
+
+def fetch_results(con: duckdb.DuckDBPyConnection, uids: list[str]) -> list[dict]:
+    """One JSON-ready object per UID, in the order given."""
+    _with_wanted(con, uids)
+    rows = con.execute(RESULTS_SQL).fetchall()
+    return [json.loads(row[0]) for row in rows]
+
+
+def write_output(path: Path, results: list[dict], single: bool) -> None:
+    """One object for a single request, an array for a batch; written atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".partial")
+    temporary.write_text(json.dumps(results[0] if single else results, indent=2) + "\n")
+    temporary.replace(path)
+
+
+SUMMARY_SQL = """
+select request.uid, request.status, aggregated.consensus_direction,
+       aggregated.agreement_score, aggregated.aligned_with_trade, aggregated.pnl_pct,
+       aggregated.max_favorable_excursion_pct, aggregated.max_adverse_excursion_pct
+from wanted_uids as wanted
+inner join bt_index as request on request.uid = wanted.uid
+inner join bt_aggregated as aggregated on aggregated.uid = wanted.uid
+order by wanted.position
+"""
+
+TOTALS_SQL = """
+select count(*) as requests,
+       count(*) filter (where request.status = 'complete') as complete,
+       count(*) filter (where request.status = 'partial') as partial,
+       count(*) filter (where request.status = 'no_data') as no_data,
+       avg(aggregated.pnl_pct) as mean_pnl_pct,
+       avg(case when aggregated.pnl_pct is not null then (aggregated.pnl_pct > 0)::int end) * 100
+           as win_rate_pct
+from wanted_uids as wanted
+inner join bt_index as request on request.uid = wanted.uid
+inner join bt_aggregated as aggregated on aggregated.uid = wanted.uid
+"""
+
+SUMMARY_HEADERS = ["uid", "status", "consensus", "agree %", "aligned", "pnl %", "MFE %", "MAE %"]
+
+
+def summary_text(con: duckdb.DuckDBPyConnection, uids: list[str], limit: int = 20) -> str:
+    """A readable table of the first ``limit`` results and one line of totals."""
+    _with_wanted(con, uids)
+    rows = con.execute(SUMMARY_SQL + f" limit {int(limit)}").fetchall()
+    totals = con.execute(TOTALS_SQL).fetchone()
+    table = format_table(SUMMARY_HEADERS, rows)
+    more = f"\n... and {len(uids) - limit:,} more" if len(uids) > limit else ""
+    count, complete, partial, no_data, mean_pnl, win_rate = totals
+    mean_text = "-" if mean_pnl is None else f"{mean_pnl:+.3f}%"
+    win_text = "-" if win_rate is None else f"{win_rate:.1f}%"
+    return (
+        f"{table}{more}\n\n{count:,} requests: {complete:,} complete, {partial:,} partial, "
+        f"{no_data:,} no_data; mean pnl {mean_text}, winners {win_text}"
+    )

@@ -1,0 +1,119 @@
+"""The embedded demo source: SYNTHETIC 1-minute bars, generated here, deterministic.
+
+Nothing in this module is market data. Every bar it makes is stamped with the data source
+``demo-synthetic`` so it can never be mistaken for a real price anywhere it shows.
+
+What it imitates: a fixed universe of well-known tickers, every weekday a session (no holidays:
+this is a synthetic calendar), extended hours 04:00-20:00 America/New_York with the regular
+session 09:30-16:00, a U-shaped intraday volatility and volume profile, thin and gappy extended
+hours, and an occasional missing minute in the regular session. A symbol-day is a pure function
+of (symbol, date), so any range can be regenerated identically at any time.
+"""
+
+from __future__ import annotations
+
+import zlib
+from datetime import date, timedelta
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+DATA_SOURCE = "demo-synthetic"
+EXCHANGE_TZ = "America/New_York"
+CALENDAR_START = date(2020, 1, 1)
+CALENDAR_END = date(2027, 12, 31)
+SESSION_MINUTES = 16 * 60  # 04:00-20:00 local
+REGULAR_OPEN, REGULAR_CLOSE = 330, 720  # minutes after 04:00: 09:30 and 16:00
+
+# symbol: (price on the calendar's first day, daily volatility, regular-session shares per day)
+UNIVERSE: dict[str, tuple[float, float, float]] = {
+    "AAPL": (75.0, 0.018, 5.5e7), "MSFT": (160.0, 0.017, 2.5e7), "NVDA": (6.0, 0.030, 4.0e8),
+    "AMZN": (95.0, 0.021, 4.5e7), "GOOG": (68.0, 0.019, 2.5e7), "META": (210.0, 0.025, 1.8e7),
+    "TSLA": (28.0, 0.037, 1.0e8), "SPY": (320.0, 0.011, 7.5e7), "QQQ": (210.0, 0.014, 4.5e7),
+    "IWM": (165.0, 0.015, 3.0e7), "JPM": (140.0, 0.016, 1.0e7), "BAC": (35.0, 0.018, 4.0e7),
+    "XOM": (70.0, 0.019, 1.8e7), "CVX": (120.0, 0.018, 8.0e6), "KO": (55.0, 0.010, 1.3e7),
+    "PEP": (137.0, 0.010, 5.0e6), "WMT": (40.0, 0.012, 1.8e7), "DIS": (145.0, 0.017, 1.0e7),
+    "NFLX": (330.0, 0.026, 5.0e6), "AMD": (47.0, 0.032, 6.0e7), "INTC": (60.0, 0.022, 4.0e7),
+    "IBM": (134.0, 0.014, 4.0e6), "ORCL": (53.0, 0.017, 9.0e6), "CSCO": (48.0, 0.014, 1.8e7),
+}
+
+
+def _rng(*parts: object) -> np.random.Generator:
+    return np.random.default_rng(zlib.crc32(":".join(map(str, parts)).encode()))
+
+
+@lru_cache(maxsize=64)
+def _daily_anchors(symbol: str) -> pd.Series:
+    """The previous close for every calendar weekday: a seeded random walk per symbol."""
+    price, daily_vol, _ = UNIVERSE[symbol]
+    days = pd.bdate_range(CALENDAR_START, CALENDAR_END)
+    steps = _rng(symbol, "days").normal(0.0003, daily_vol, len(days))
+    return pd.Series(price * np.exp(np.cumsum(steps) - steps), index=days.date)
+
+
+def _intraday_profile() -> tuple[np.ndarray, np.ndarray]:
+    """Per-minute volatility and volume multipliers: U-shaped in the session, low outside."""
+    minute = np.arange(SESSION_MINUTES)
+    regular = (minute >= REGULAR_OPEN) & (minute < REGULAR_CLOSE)
+    position = np.clip((minute - REGULAR_OPEN) / (REGULAR_CLOSE - REGULAR_OPEN), 0, 1)
+    u_shape = 1.0 + 1.6 * (1 - position) ** 6 + 0.8 * position**6
+    volatility = np.where(regular, u_shape, 0.45)
+    volume = np.where(regular, u_shape**1.5, 0.02)
+    return volatility, volume / volume[regular].sum()
+
+
+VOLATILITY_PROFILE, VOLUME_PROFILE = _intraday_profile()
+
+
+def session_bars(symbol: str, day: date) -> pd.DataFrame:
+    """All synthetic bars of one symbol on one local trading day (empty for weekends)."""
+    anchors = _daily_anchors(symbol)
+    if day not in anchors.index:
+        return pd.DataFrame(columns=["symbol", "bar_time", "open", "high", "low", "close", "volume"])
+    _, daily_vol, daily_volume = UNIVERSE[symbol]
+    rng = _rng(symbol, day.isoformat())
+    minute_vol = daily_vol / np.sqrt(390) * VOLATILITY_PROFILE
+    returns = rng.normal(0.0, 1.0, SESSION_MINUTES) * minute_vol
+    gap = rng.normal(0.0, daily_vol / 4)
+    close = anchors[day] * np.exp(gap + np.cumsum(returns))
+    open_ = np.concatenate([[anchors[day] * np.exp(gap)], close[:-1]])
+    wick = np.abs(rng.normal(0.0, 0.6, (2, SESSION_MINUTES))) * minute_vol
+    high = np.maximum(open_, close) * np.exp(wick[0])
+    low = np.minimum(open_, close) * np.exp(-wick[1])
+    volume = np.round(daily_volume * VOLUME_PROFILE * rng.lognormal(0.0, 0.5, SESSION_MINUTES))
+    regular = (np.arange(SESSION_MINUTES) >= REGULAR_OPEN) & (np.arange(SESSION_MINUTES) < REGULAR_CLOSE)
+    traded = np.where(regular, rng.random(SESSION_MINUTES) > 0.004, rng.random(SESSION_MINUTES) < 0.3)
+    local_start = pd.Timestamp(day).tz_localize(EXCHANGE_TZ) + pd.Timedelta(hours=4)
+    times = local_start.tz_convert("UTC").tz_localize(None) + pd.to_timedelta(
+        np.arange(SESSION_MINUTES), unit="min"
+    )
+    bars = pd.DataFrame(
+        {"symbol": symbol, "bar_time": times, "open": open_.round(2), "close": close.round(2),
+         "high": high.round(2), "low": low.round(2), "volume": np.maximum(volume, 1.0)}
+    )[traded & (volume > 0)]
+    bars["high"] = bars[["open", "high", "close"]].max(axis=1)
+    bars["low"] = bars[["open", "low", "close"]].min(axis=1)
+    return bars[["symbol", "bar_time", "open", "high", "low", "close", "volume"]]
+
+
+def local_days(start_time: pd.Timestamp, end_time: pd.Timestamp) -> list[date]:
+    """Local (New York) dates touched by the naive-UTC range ``[start_time, end_time)``."""
+    first = start_time.tz_localize("UTC").tz_convert(EXCHANGE_TZ).date()
+    last = (end_time - pd.Timedelta(minutes=1)).tz_localize("UTC").tz_convert(EXCHANGE_TZ).date()
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def demo_bars(windows: pd.DataFrame) -> pd.DataFrame:
+    """Synthetic bars for every known symbol-day the planned windows touch (whole days)."""
+    symbol_days = {
+        (row.symbol, day)
+        for row in windows.itertuples(index=False)
+        if row.symbol in UNIVERSE
+        for day in local_days(row.start_time, row.end_time)
+    }
+    frames = [session_bars(symbol, day) for symbol, day in sorted(symbol_days)]
+    frames = [frame for frame in frames if not frame.empty]
+    if not frames:
+        return session_bars("AAPL", date(2020, 1, 4))
+    return pd.concat(frames, ignore_index=True)

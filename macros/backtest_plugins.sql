@@ -1,0 +1,3 @@
+{% macro backtest_plugins() %}
+    {{ return(var('backtest_plugins', {})) }}
+{% endmacro %}

@@ -1,0 +1,3 @@
+{% macro plugin_enabled(name) %}
+    {{ return(name in enabled_plugins()) }}
+{% endmacro %}

@@ -1,0 +1,27 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'requests') }}
+
+),
+
+renamed as (
+
+    select
+        uid,
+        symbol,
+        entry_time,
+        direction,
+        historical_lookback_hours,
+        cast(floor(historical_lookback_hours * 60) as integer) as lookback_minutes,
+        forward_bars,
+        data_source,
+        created_at,
+        requested_at
+
+    from source
+
+)
+
+select * from renamed
