@@ -65,8 +65,9 @@ def run_dbt_build(
 
     os.environ["BACKTEST_DB"] = str(db_path)
     args = ["build", "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT),
-            "--log-level", "none", "--log-path", str(PROJECT_ROOT / "logs"),
-            "--target-path", str(PROJECT_ROOT / "target")]
+            "--log-level", "none",
+            "--log-path", os.environ.get("DBT_LOG_PATH", str(PROJECT_ROOT / "logs")),
+            "--target-path", os.environ.get("DBT_TARGET_PATH", str(PROJECT_ROOT / "target"))]
     if plugin_settings is not None:
         args += ["--vars", json.dumps({"backtest_plugins": plugin_settings})]
     if full_refresh:

@@ -118,7 +118,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     settings = Settings.from_env(args.db)
     frame, single = _request_frame(args)
-    options = RunOptions(args.lookback_hours, args.forward_bars, args.source)
+    options = RunOptions(args.lookback_hours, args.forward_bars)
     if args.store_supabase:
         raise BacktestError("--store-supabase needs the Supabase export, which is not built yet.")
     report = run_requests(settings, frame, options, args.source, args.bars, args.calculation,

@@ -26,7 +26,6 @@ class RunOptions:
 
     lookback_hours: float = DEFAULT_LOOKBACK_HOURS
     forward_bars: int = DEFAULT_FORWARD_BARS
-    data_source: str = "demo"
 
     def __post_init__(self) -> None:
         if not 0.25 <= self.lookback_hours <= MAX_LOOKBACK_HOURS:
@@ -106,7 +105,6 @@ def prepare_requests(frame: pd.DataFrame, options: RunOptions) -> pd.DataFrame:
     requests["uid"] = make_uids(requests.symbol, requests.entry_time, requests.direction)
     requests["historical_lookback_hours"] = float(options.lookback_hours)
     requests["forward_bars"] = int(options.forward_bars)
-    requests["data_source"] = options.data_source
     return requests.drop_duplicates("uid", keep="last").reset_index(drop=True)
 
 
