@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from backtest.config import PROJECT_ROOT
 from backtest.errors import BacktestError
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,22 @@ def _failure_sentence(results) -> str:
     if not failed:
         return "dbt build did not complete"
     first = failed[0]
-    message = " ".join(str(first.message or "").split())[:300]
+    message = " ".join(ANSI_ESCAPE.sub("", str(first.message or "")).split())[:300]
     return f"dbt build failed at {first.node.name} ({message})"
+
+
+def _release_warehouse() -> None:
+    """Close the DuckDB instance dbt-duckdb keeps open in-process after a run.
+
+    dbt-duckdb caches one environment per process; left open, it holds the warehouse file with
+    its own configuration and no other connection (read-only or another tool's) can open it.
+    """
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
 
 
 def run_dbt_build(
@@ -74,7 +90,10 @@ def run_dbt_build(
         args.append("--full-refresh")
     show_progress = show_progress and sys.stderr.isatty()
     callbacks = [_progress_printer()] if show_progress else []
-    outcome = dbtRunner(callbacks=callbacks).invoke(args)
+    try:
+        outcome = dbtRunner(callbacks=callbacks).invoke(args)
+    finally:
+        _release_warehouse()
     if show_progress:
         sys.stderr.write("\r" + " " * 78 + "\r")
     if outcome.exception is not None:

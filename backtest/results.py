@@ -30,10 +30,10 @@ RESULTS_SQL = f"""
 with
 wanted as (select uid, position from wanted_uids),
 signals as (
-    select uid, json_group_array(json_object(
+    select uid, to_json(list(json_object(
         'calculation', calculation, 'direction', direction, 'strength', strength,
         'confidence', confidence, 'points', points, 'metadata', metadata,
-        'status', status, 'error', error) order by calculation) as signals
+        'status', status, 'error', error) order by calculation)) as signals
     from bt_signals
     where uid in (select uid from wanted)
     group by uid
@@ -109,7 +109,7 @@ def summary_text(con: duckdb.DuckDBPyConnection, uids: list[str], limit: int = 2
     """A readable table of the first ``limit`` results and one line of totals."""
     _with_wanted(con, uids)
     rows = con.execute(SUMMARY_SQL + f" limit {int(limit)}").fetchall()
-    totals = con.execute(TOTALS_SQL).fetchone()
+    totals = con.execute(TOTALS_SQL).fetchall()[0]
     table = format_table(SUMMARY_HEADERS, rows)
     more = f"\n... and {len(uids) - limit:,} more" if len(uids) > limit else ""
     count, complete, partial, no_data, mean_pnl, win_rate = totals

@@ -39,6 +39,15 @@ UNIVERSE: dict[str, tuple[float, float, float]] = {
 }
 
 
+def empty_bars() -> pd.DataFrame:
+    """A typed frame with no bars."""
+    return pd.DataFrame(
+        {"symbol": pd.Series(dtype="string"), "bar_time": pd.Series(dtype="datetime64[us]"),
+         **{column: pd.Series(dtype="float64")
+            for column in ["open", "high", "low", "close", "volume"]}}
+    )
+
+
 def _rng(*parts: object) -> np.random.Generator:
     return np.random.default_rng(zlib.crc32(":".join(map(str, parts)).encode()))
 
@@ -70,7 +79,7 @@ def session_bars(symbol: str, day: date) -> pd.DataFrame:
     """All synthetic bars of one symbol on one local trading day (empty for weekends)."""
     anchors = _daily_anchors(symbol)
     if day not in anchors.index:
-        return pd.DataFrame(columns=["symbol", "bar_time", "open", "high", "low", "close", "volume"])
+        return empty_bars()
     _, daily_vol, daily_volume = UNIVERSE[symbol]
     rng = _rng(symbol, day.isoformat())
     minute_vol = daily_vol / np.sqrt(390) * VOLATILITY_PROFILE
@@ -114,6 +123,4 @@ def demo_bars(windows: pd.DataFrame) -> pd.DataFrame:
     }
     frames = [session_bars(symbol, day) for symbol, day in sorted(symbol_days)]
     frames = [frame for frame in frames if not frame.empty]
-    if not frames:
-        return session_bars("AAPL", date(2020, 1, 4))
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True) if frames else empty_bars()

@@ -58,7 +58,7 @@ def _upsert(con: duckdb.DuckDBPyConnection, bars: pd.DataFrame, data_source: str
                count(*) filter (is_same)
         from staged_bars
         """
-    ).fetchone()
+    ).fetchall()[0]
     now = utc_now()
     con.execute(
         """
@@ -103,6 +103,8 @@ def _record_rejects(con: duckdb.DuckDBPyConnection, rejects: pd.DataFrame, data_
 
 def load_bars(con: duckdb.DuckDBPyConnection, bars: pd.DataFrame, data_source: str) -> LoadReport:
     """Validate ``bars`` and load the valid ones; return the counts."""
+    if bars.empty:
+        return LoadReport()
     valid, rejects = split_valid(bars)
     _record_rejects(con, rejects, data_source)
     report = _upsert(con, valid, data_source) if not valid.empty else LoadReport()
