@@ -13,6 +13,8 @@ def _cell(value: object, digits: int) -> str:
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:,.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
     return str(value)
 
 

@@ -47,12 +47,16 @@ def parse_entry_times(values: pd.Series) -> pd.Series:
     return parsed.dt.tz_convert("UTC").dt.tz_localize(None)
 
 
-def _fail_first(bad: pd.Series, frame: pd.DataFrame, message: str) -> None:
-    if bad.any():
-        position = int(bad.to_numpy().nonzero()[0][0])
-        row = frame.iloc[position]
-        where = f"request {position + 1}" if len(frame) > 1 else "the request"
-        raise BacktestError(message.format(where=where, **row.to_dict()))
+def _raise_first_problem(checks: list[tuple[pd.Series, str]], shown: pd.DataFrame) -> None:
+    """Raise for the first row that fails any check, with that row's first failing message."""
+    failing = pd.concat([failed for failed, _ in checks], axis=1).to_numpy()
+    rows = failing.any(axis=1).nonzero()[0]
+    if not len(rows):
+        return
+    position = int(rows[0])
+    message = checks[int(failing[position].nonzero()[0][0])][1]
+    where = f"request {position + 1}" if len(shown) > 1 else "the request"
+    raise BacktestError(message.format(where=where, **shown.iloc[position].to_dict()))
 
 
 def prepare_requests(frame: pd.DataFrame, options: RunOptions) -> pd.DataFrame:
@@ -80,27 +84,21 @@ def prepare_requests(frame: pd.DataFrame, options: RunOptions) -> pd.DataFrame:
         }
     )
     shown = raw.assign(symbol=requests.symbol, direction=requests.direction)
-    _fail_first(
-        ~requests.symbol.str.fullmatch(SYMBOL_PATTERN).fillna(False).astype(bool),
+    is_ticker = requests.symbol.str.fullmatch(SYMBOL_PATTERN).fillna(False).astype(bool)
+    _raise_first_problem(
+        [
+            (~is_ticker, "Symbol '{symbol}' in {where} is not a ticker: "
+                         "use letters, digits, '.' or '-' (e.g. AAPL)."),
+            (~requests.direction.isin(list(SIDE_CODES)),
+             "Unknown direction '{direction}' in {where}: use LONG or SHORT."),
+            (requests.entry_time.isna(),
+             "Entry time '{entry_time}' in {where} is not a date and time: "
+             "write it as ISO-8601, e.g. 2024-06-27 13:35:00 (UTC)."),
+            ((requests.entry_time != requests.entry_time.dt.floor("min")).fillna(False),
+             "Entry time '{entry_time}' in {where} is not on a whole minute: "
+             "set the seconds to :00 (bars are 1-minute, start-labelled)."),
+        ],
         shown,
-        "Symbol '{symbol}' in {where} is not a ticker: use letters, digits, '.' or '-' (e.g. AAPL).",
-    )
-    _fail_first(
-        ~requests.direction.isin(list(SIDE_CODES)),
-        shown,
-        "Unknown direction '{direction}' in {where}: use LONG or SHORT.",
-    )
-    _fail_first(
-        requests.entry_time.isna(),
-        shown,
-        "Entry time '{entry_time}' in {where} is not a date and time: "
-        "write it as ISO-8601, e.g. 2024-06-27 13:35:00 (UTC).",
-    )
-    _fail_first(
-        requests.entry_time != requests.entry_time.dt.floor("min"),
-        shown,
-        "Entry time '{entry_time}' in {where} is not on a whole minute: "
-        "set the seconds to :00 (bars are 1-minute, start-labelled).",
     )
     requests["uid"] = make_uids(requests.symbol, requests.entry_time, requests.direction)
     requests["historical_lookback_hours"] = float(options.lookback_hours)

@@ -1,55 +1,5 @@
-"""Shared fixtures: a fresh warehouse file per test, real builds, real data from ../shared."""
+"""The shared fixtures live in tests/fixtures.py (registered by the root conftest.py)."""
 
-from __future__ import annotations
+from tests.fixtures import requests_frame
 
-import os
-from pathlib import Path
-
-import pandas as pd
-import pytest
-
-from backtest.config import PROJECT_ROOT, Settings
-from backtest.engine import run_requests
-from backtest.requests import RunOptions
-
-SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _isolated_dbt_paths(tmp_path_factory):
-    """Keep this session's dbt target/ and logs/ apart from other sessions and the user's."""
-    folder = tmp_path_factory.mktemp("dbt")
-    os.environ["DBT_TARGET_PATH"] = str(folder / "target")
-    os.environ["DBT_LOG_PATH"] = str(folder / "logs")
-
-
-@pytest.fixture
-def settings(tmp_path, monkeypatch) -> Settings:
-    """Settings pointing at a new warehouse file in the test's temporary folder."""
-    monkeypatch.setenv("BACKTEST_DB", str(tmp_path / "warehouse.duckdb"))
-    return Settings.from_env()
-
-
-@pytest.fixture
-def shared_data() -> Path:
-    """../shared/data, or skip when it is absent (never otherwise)."""
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"real market data folder {SHARED_DATA} is absent")
-    return SHARED_DATA
-
-
-def requests_frame(*rows: tuple[str, str, str]) -> pd.DataFrame:
-    return pd.DataFrame(rows, columns=["symbol", "entry_time", "direction"])
-
-
-@pytest.fixture
-def run(settings):
-    """Run requests through the real pipeline (ingest + dbt build) into the test warehouse."""
-
-    def _run(frame: pd.DataFrame, source: str = "demo", bars=(), **options):
-        full_refresh = options.pop("full_refresh", False)
-        calculation = options.pop("calculation", "all")
-        return run_requests(settings, frame, RunOptions(**options), source, list(bars),
-                            calculation, full_refresh, show_progress=False)
-
-    return _run
+__all__ = ["requests_frame"]

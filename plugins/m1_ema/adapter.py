@@ -43,7 +43,11 @@ class M1EmaAdapter(CalculationAdapter):
         self.bars = bars.sort_values("bar_time").reset_index(drop=True)
 
     def get_signal_at_time(self, entry_time: datetime) -> StandardSignal | None:
-        bars = self.bars[self.bars.bar_time < pd.Timestamp(entry_time)]
+        lookback = self.get_data_requirements().lookback_minutes
+        entry = pd.Timestamp(entry_time)
+        seen = (self.bars.bar_time >= entry - pd.Timedelta(minutes=lookback)) & (
+            self.bars.bar_time < entry)
+        bars = self.bars[seen]
         if bars.empty:
             return None
         readings = ema_readings(bars.close.astype(float), bars.bar_time)
@@ -56,7 +60,6 @@ class M1EmaAdapter(CalculationAdapter):
         spread = last.ema_9 - last.ema_21
         spread_pct = 100 * spread / last.ema_21
         bars_used = len(bars)
-        lookback = self.get_data_requirements().lookback_minutes
         if bars_used < SLOW_SPAN:
             direction, strength, confidence = SignalDirection.NEUTRAL, 0.0, 0.0
         else:

@@ -15,7 +15,7 @@ from backtest.config import Settings
 from backtest.engine import run_requests
 from backtest.requests import RunOptions
 from ingest.demo import session_bars
-from tests.conftest import requests_frame
+from tests.fixtures import requests_frame
 
 FIRST_ENTRY = pd.Timestamp("2024-06-27 15:00:00")
 ENTRIES = [FIRST_ENTRY + pd.Timedelta(minutes=7 * step) for step in range(6)]

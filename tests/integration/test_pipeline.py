@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from backtest.errors import BacktestError
-from tests.conftest import requests_frame
+from tests.fixtures import requests_frame
 
 
 def query(settings, sql: str) -> list[tuple]:

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from ingest.files import normalise, read_frame
-from tests.conftest import requests_frame
+from tests.fixtures import requests_frame
 from tests.reference import expected_emas, expected_forward, expected_status, expected_window
 
 LEAN_REQUESTS = [

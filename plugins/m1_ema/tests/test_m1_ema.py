@@ -1,0 +1,77 @@
+"""m1_ema: the per-entry adapter against pandas, and the set-based dbt models against the adapter."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import duckdb
+import pandas as pd
+import pytest
+
+from ingest.demo import session_bars
+from plugins.base import SignalDirection
+from plugins.m1_ema.adapter import M1EmaAdapter
+from plugins.m1_ema.plugin import M1EmaPlugin
+from tests.fixtures import requests_frame
+from tests.reference import expected_emas
+
+
+def adapter_signal(bars: pd.DataFrame, entry_time: datetime, lookback_minutes: int = 120):
+    adapter = M1EmaPlugin().create_adapter()
+    adapter.initialize()
+    start = pd.Timestamp(entry_time) - pd.Timedelta(minutes=lookback_minutes)
+    adapter.feed_historical_data(bars[(bars.bar_time >= start) & (bars.bar_time < entry_time)])
+    return adapter.get_signal_at_time(entry_time)
+
+
+def test_adapter_matches_pandas_reference():
+    bars = session_bars("AAPL", date(2024, 6, 27))
+    for entry in pd.date_range("2024-06-27 14:00", "2024-06-27 19:00", freq="37min"):
+        signal = adapter_signal(bars, entry)
+        reference = expected_emas(bars, entry, 120)
+        assert signal.metadata["ema_9"] == pytest.approx(reference["ema_9"], rel=1e-12)
+        assert signal.metadata["ema_21"] == pytest.approx(reference["ema_21"], rel=1e-12)
+        assert signal.direction == reference["direction"]
+        assert 0 <= signal.strength <= 100 and 0 <= signal.confidence <= 100
+
+
+def test_warm_up_and_flat_prices_are_neutral():
+    times = pd.date_range("2024-01-02 15:00", periods=30, freq="min")
+    rising = pd.DataFrame({"bar_time": times, "close": range(100, 130)})
+    assert adapter_signal(rising.head(20), times[20]).direction == SignalDirection.NEUTRAL
+    assert adapter_signal(rising, times[-1] + pd.Timedelta(minutes=1)).direction == "BULLISH"
+    flat = rising.assign(close=101.25)
+    signal = adapter_signal(flat, times[-1] + pd.Timedelta(minutes=1))
+    assert signal.direction == SignalDirection.NEUTRAL and signal.strength == 0
+    assert adapter_signal(rising.head(0), times[0]) is None
+
+
+def test_adapter_ignores_bars_at_or_after_the_entry():
+    bars = session_bars("MSFT", date(2024, 6, 27))
+    entry = datetime(2024, 6, 27, 16, 0)
+    before = adapter_signal(bars, entry)
+    adapter = M1EmaAdapter()
+    adapter.initialize()
+    adapter.feed_historical_data(bars.assign(close=bars.close.where(bars.bar_time < entry, 1e6)))
+    assert adapter.get_signal_at_time(entry) == before
+
+
+def test_dbt_models_match_the_adapter(run, settings):
+    entries = [("AAPL", "2024-06-27 13:40:00", "LONG"), ("AAPL", "2024-06-27 15:23:00", "SHORT"),
+               ("NVDA", "2024-06-27 17:59:00", "LONG"), ("TSLA", "2024-06-28 08:15:00", "LONG"),
+               ("SPY", "2024-06-28 19:45:00", "SHORT")]
+    run(requests_frame(*entries))
+    con = duckdb.connect(str(settings.db_path), read_only=True)
+    stored = con.sql("select * from bt_m1_ema inner join bt_index using (uid)").df()
+    con.close()
+    for row in stored.itertuples():
+        bars = pd.concat([session_bars(row.symbol, day) for day in
+                          {row.entry_time.date(), (row.entry_time - pd.Timedelta(hours=2)).date()}])
+        signal = adapter_signal(bars, row.entry_time)
+        assert row.signal_direction == signal.direction, row.uid
+        assert row.strength == pytest.approx(signal.strength, abs=0.01), row.uid
+        assert row.confidence == pytest.approx(signal.confidence, abs=0.01), row.uid
+        assert row.bars_used == signal.metadata["bars_used"], row.uid
+        expected_minutes = signal.metadata["minutes_since_crossover"]
+        assert (None if pd.isna(row.minutes_since_crossover) else row.minutes_since_crossover) == (
+            expected_minutes), row.uid
