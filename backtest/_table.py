@@ -32,8 +32,10 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]], digit
         all(isinstance(row[index], int | float) or row[index] is None for row in rows)
         for index in range(len(headers))
     ]
-    widths = [max([len(header), *(len(row[index]) for row in cells)]) for index, header in
-              enumerate(headers)]
+    widths = [
+        max([len(header), *(len(row[index]) for row in cells)])
+        for index, header in enumerate(headers)
+    ]
 
     def line(values: Sequence[str]) -> str:
         return "  ".join(

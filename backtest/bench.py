@@ -37,13 +37,16 @@ def bench_requests(count: int, seed: int = 7) -> pd.DataFrame:
     day_index, rest = np.divmod(rest, minutes_per_day * 2)
     minute, side = np.divmod(rest, 2)
     local_open = (TRADING_DAYS[day_index] + pd.Timedelta(hours=9, minutes=30)).tz_localize(
-        "America/New_York")
+        "America/New_York"
+    )
     entry = local_open.tz_convert("UTC").tz_localize(None) + pd.to_timedelta(minute, unit="min")
-    return pd.DataFrame({
-        "symbol": np.array(symbols)[symbol_index],
-        "entry_time": entry.strftime("%Y-%m-%d %H:%M:%S"),
-        "direction": np.where(side == 0, "LONG", "SHORT"),
-    })
+    return pd.DataFrame(
+        {
+            "symbol": np.array(symbols)[symbol_index],
+            "entry_time": entry.strftime("%Y-%m-%d %H:%M:%S"),
+            "direction": np.where(side == 0, "LONG", "SHORT"),
+        }
+    )
 
 
 def measure_one(count: int, workdir: Path) -> dict:
@@ -87,27 +90,48 @@ def run_benchmark(sizes: list[int], workdir: str | None = None) -> list[dict]:
     """Measure each size in a child process and print a table of the figures."""
     folder = Path(workdir or tempfile.mkdtemp(prefix="backtest-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    print("Benchmark on SYNTHETIC demo bars: 20 symbols x 20 trading days "
-          f"(warehouses in {folder})")
+    print(
+        f"Benchmark on SYNTHETIC demo bars: 20 symbols x 20 trading days (warehouses in {folder})"
+    )
     figures = []
     for count in sizes:
         print(f"  {count:,} requests ...", flush=True)
         child = subprocess.run(
             [sys.executable, "-m", "backtest.bench", str(count), str(folder)],
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         if child.returncode != 0:
             raise SystemExit(f"benchmark of {count} requests failed:\n{child.stderr[-2000:]}")
         figures.append(json.loads(child.stdout.strip().splitlines()[-1]))
     rows = [
-        [f["requests"], f["ingest_seconds"], f["build_seconds"],
-         f["requests"] / f["build_seconds"], f["rerun_one_seconds"], f["bt_bars_rows"],
-         f["peak_mb"]]
+        [
+            f["requests"],
+            f["ingest_seconds"],
+            f["build_seconds"],
+            f["requests"] / f["build_seconds"],
+            f["rerun_one_seconds"],
+            f["bt_bars_rows"],
+            f["peak_mb"],
+        ]
         for f in figures
     ]
     print()
-    print(format_table(["requests", "ingest s", "build s", "build req/s", "re-run 1 s",
-                        "bt_bars rows", "peak MB"], rows, digits=1))
+    print(
+        format_table(
+            [
+                "requests",
+                "ingest s",
+                "build s",
+                "build req/s",
+                "re-run 1 s",
+                "bt_bars rows",
+                "peak MB",
+            ],
+            rows,
+            digits=1,
+        )
+    )
     return figures
 
 

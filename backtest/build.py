@@ -80,10 +80,19 @@ def run_dbt_build(
     from dbt.cli.main import dbtRunner
 
     os.environ["BACKTEST_DB"] = str(db_path)
-    args = ["build", "--project-dir", str(PROJECT_ROOT), "--profiles-dir", str(PROJECT_ROOT),
-            "--log-level", "none",
-            "--log-path", os.environ.get("DBT_LOG_PATH", str(PROJECT_ROOT / "logs")),
-            "--target-path", os.environ.get("DBT_TARGET_PATH", str(PROJECT_ROOT / "target"))]
+    args = [
+        "build",
+        "--project-dir",
+        str(PROJECT_ROOT),
+        "--profiles-dir",
+        str(PROJECT_ROOT),
+        "--log-level",
+        "none",
+        "--log-path",
+        os.environ.get("DBT_LOG_PATH", str(PROJECT_ROOT / "logs")),
+        "--target-path",
+        os.environ.get("DBT_TARGET_PATH", str(PROJECT_ROOT / "target")),
+    ]
     if plugin_settings is not None:
         args += ["--vars", json.dumps({"backtest_plugins": plugin_settings})]
     if full_refresh:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,14 @@ class RunReport:
     load: LoadReport
     build: BuildReport
     data_source: str
+
+
+def _stage_printer(enabled: bool) -> Callable[[str], None]:
+    def say(message: str) -> None:
+        if enabled:
+            print(message, file=sys.stderr, flush=True)
+
+    return say
 
 
 def ingest_requests(
@@ -56,7 +65,10 @@ def run_requests(
     """Validate, ingest and build a set of requests; return the UIDs and counts."""
     plugins = plugin_settings(calculation)
     requests = prepare_requests(frame, options)
+    say = _stage_printer(show_progress)
+    say(f"Loading bars for {len(requests):,} requests from the {source} source ...")
     requests, load = ingest_requests(settings, requests, source, bar_paths)
+    say(f"Building {len(requests):,} requests with dbt ...")
     build = run_dbt_build(
         settings.db_path,
         plugin_settings=None if calculation == "all" else plugins,

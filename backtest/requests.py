@@ -42,8 +42,9 @@ class RunOptions:
 
 def parse_entry_times(values: pd.Series) -> pd.Series:
     """ISO-8601 strings (naive = UTC, offsets converted) to naive UTC timestamps; NaT if bad."""
-    parsed = pd.to_datetime(values.astype("string").str.strip(), utc=True, errors="coerce",
-                            format="ISO8601")
+    parsed = pd.to_datetime(
+        values.astype("string").str.strip(), utc=True, errors="coerce", format="ISO8601"
+    )
     return parsed.dt.tz_convert("UTC").dt.tz_localize(None)
 
 
@@ -74,7 +75,9 @@ def prepare_requests(frame: pd.DataFrame, options: RunOptions) -> pd.DataFrame:
             "provide symbol,entry_time,direction."
         )
     if frame.empty:
-        raise BacktestError("No requests were given: add at least one symbol,entry_time,direction row.")
+        raise BacktestError(
+            "No requests were given: add at least one symbol,entry_time,direction row."
+        )
     raw = frame[REQUEST_COLUMNS].astype("string").fillna("")
     requests = pd.DataFrame(
         {
@@ -87,16 +90,25 @@ def prepare_requests(frame: pd.DataFrame, options: RunOptions) -> pd.DataFrame:
     is_ticker = requests.symbol.str.fullmatch(SYMBOL_PATTERN).fillna(False).astype(bool)
     _raise_first_problem(
         [
-            (~is_ticker, "Symbol '{symbol}' in {where} is not a ticker: "
-                         "use letters, digits, '.' or '-' (e.g. AAPL)."),
-            (~requests.direction.isin(list(SIDE_CODES)),
-             "Unknown direction '{direction}' in {where}: use LONG or SHORT."),
-            (requests.entry_time.isna(),
-             "Entry time '{entry_time}' in {where} is not a date and time: "
-             "write it as ISO-8601, e.g. 2024-06-27 13:35:00 (UTC)."),
-            ((requests.entry_time != requests.entry_time.dt.floor("min")).fillna(False),
-             "Entry time '{entry_time}' in {where} is not on a whole minute: "
-             "set the seconds to :00 (bars are 1-minute, start-labelled)."),
+            (
+                ~is_ticker,
+                "Symbol '{symbol}' in {where} is not a ticker: "
+                "use letters, digits, '.' or '-' (e.g. AAPL).",
+            ),
+            (
+                ~requests.direction.isin(list(SIDE_CODES)),
+                "Unknown direction '{direction}' in {where}: use LONG or SHORT.",
+            ),
+            (
+                requests.entry_time.isna(),
+                "Entry time '{entry_time}' in {where} is not a date and time: "
+                "write it as ISO-8601, e.g. 2024-06-27 13:35:00 (UTC).",
+            ),
+            (
+                (requests.entry_time != requests.entry_time.dt.floor("min")).fillna(False),
+                "Entry time '{entry_time}' in {where} is not on a whole minute: "
+                "set the seconds to :00 (bars are 1-minute, start-labelled).",
+            ),
         ],
         shown,
     )
@@ -110,7 +122,9 @@ def read_requests_file(path: str | Path) -> pd.DataFrame:
     """Read a requests CSV (columns symbol,entry_time,direction) as strings."""
     path = Path(path)
     if not path.is_file():
-        raise BacktestError(f"Requests file {path} does not exist: check the path given to --requests.")
+        raise BacktestError(
+            f"Requests file {path} does not exist: check the path given to --requests."
+        )
     try:
         frame = pd.read_csv(path, dtype="string", skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:

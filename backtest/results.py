@@ -11,14 +11,30 @@ import pandas as pd
 from backtest._table import format_table
 
 CONSENSUS_KEYS = [
-    "consensus_direction", "agreement_score", "vote_breakdown", "average_strength",
-    "average_confidence", "participating_calculations", "total_calculations",
+    "consensus_direction",
+    "agreement_score",
+    "vote_breakdown",
+    "average_strength",
+    "average_confidence",
+    "participating_calculations",
+    "total_calculations",
 ]
 FORWARD_KEYS = [
-    "aligned_with_trade", "entry_price", "exit_price", "pnl", "pnl_pct",
-    "max_favorable_excursion", "max_favorable_excursion_pct", "max_adverse_excursion",
-    "max_adverse_excursion_pct", "bars_to_mfe", "bars_to_mae",
-    "return_5m", "return_15m", "return_30m", "return_60m",
+    "aligned_with_trade",
+    "entry_price",
+    "exit_price",
+    "pnl",
+    "pnl_pct",
+    "max_favorable_excursion",
+    "max_favorable_excursion_pct",
+    "max_adverse_excursion",
+    "max_adverse_excursion_pct",
+    "bars_to_mfe",
+    "bars_to_mae",
+    "return_5m",
+    "return_15m",
+    "return_30m",
+    "return_60m",
 ]
 
 

@@ -28,23 +28,44 @@ REGULAR_OPEN, REGULAR_CLOSE = 330, 720  # minutes after 04:00: 09:30 and 16:00
 
 # symbol: (price on the calendar's first day, daily volatility, regular-session shares per day)
 UNIVERSE: dict[str, tuple[float, float, float]] = {
-    "AAPL": (75.0, 0.018, 5.5e7), "MSFT": (160.0, 0.017, 2.5e7), "NVDA": (6.0, 0.030, 4.0e8),
-    "AMZN": (95.0, 0.021, 4.5e7), "GOOG": (68.0, 0.019, 2.5e7), "META": (210.0, 0.025, 1.8e7),
-    "TSLA": (28.0, 0.037, 1.0e8), "SPY": (320.0, 0.011, 7.5e7), "QQQ": (210.0, 0.014, 4.5e7),
-    "IWM": (165.0, 0.015, 3.0e7), "JPM": (140.0, 0.016, 1.0e7), "BAC": (35.0, 0.018, 4.0e7),
-    "XOM": (70.0, 0.019, 1.8e7), "CVX": (120.0, 0.018, 8.0e6), "KO": (55.0, 0.010, 1.3e7),
-    "PEP": (137.0, 0.010, 5.0e6), "WMT": (40.0, 0.012, 1.8e7), "DIS": (145.0, 0.017, 1.0e7),
-    "NFLX": (330.0, 0.026, 5.0e6), "AMD": (47.0, 0.032, 6.0e7), "INTC": (60.0, 0.022, 4.0e7),
-    "IBM": (134.0, 0.014, 4.0e6), "ORCL": (53.0, 0.017, 9.0e6), "CSCO": (48.0, 0.014, 1.8e7),
+    "AAPL": (75.0, 0.018, 5.5e7),
+    "MSFT": (160.0, 0.017, 2.5e7),
+    "NVDA": (6.0, 0.030, 4.0e8),
+    "AMZN": (95.0, 0.021, 4.5e7),
+    "GOOG": (68.0, 0.019, 2.5e7),
+    "META": (210.0, 0.025, 1.8e7),
+    "TSLA": (28.0, 0.037, 1.0e8),
+    "SPY": (320.0, 0.011, 7.5e7),
+    "QQQ": (210.0, 0.014, 4.5e7),
+    "IWM": (165.0, 0.015, 3.0e7),
+    "JPM": (140.0, 0.016, 1.0e7),
+    "BAC": (35.0, 0.018, 4.0e7),
+    "XOM": (70.0, 0.019, 1.8e7),
+    "CVX": (120.0, 0.018, 8.0e6),
+    "KO": (55.0, 0.010, 1.3e7),
+    "PEP": (137.0, 0.010, 5.0e6),
+    "WMT": (40.0, 0.012, 1.8e7),
+    "DIS": (145.0, 0.017, 1.0e7),
+    "NFLX": (330.0, 0.026, 5.0e6),
+    "AMD": (47.0, 0.032, 6.0e7),
+    "INTC": (60.0, 0.022, 4.0e7),
+    "IBM": (134.0, 0.014, 4.0e6),
+    "ORCL": (53.0, 0.017, 9.0e6),
+    "CSCO": (48.0, 0.014, 1.8e7),
 }
 
 
 def empty_bars() -> pd.DataFrame:
     """A typed frame with no bars."""
     return pd.DataFrame(
-        {"symbol": pd.Series(dtype="string"), "bar_time": pd.Series(dtype="datetime64[us]"),
-         **{column: pd.Series(dtype="float64")
-            for column in ["open", "high", "low", "close", "volume"]}}
+        {
+            "symbol": pd.Series(dtype="string"),
+            "bar_time": pd.Series(dtype="datetime64[us]"),
+            **{
+                column: pd.Series(dtype="float64")
+                for column in ["open", "high", "low", "close", "volume"]
+            },
+        }
     )
 
 
@@ -91,15 +112,26 @@ def session_bars(symbol: str, day: date) -> pd.DataFrame:
     high = np.maximum(open_, close) * np.exp(wick[0])
     low = np.minimum(open_, close) * np.exp(-wick[1])
     volume = np.round(daily_volume * VOLUME_PROFILE * rng.lognormal(0.0, 0.5, SESSION_MINUTES))
-    regular = (np.arange(SESSION_MINUTES) >= REGULAR_OPEN) & (np.arange(SESSION_MINUTES) < REGULAR_CLOSE)
-    traded = np.where(regular, rng.random(SESSION_MINUTES) > 0.004, rng.random(SESSION_MINUTES) < 0.3)
+    regular = (np.arange(SESSION_MINUTES) >= REGULAR_OPEN) & (
+        np.arange(SESSION_MINUTES) < REGULAR_CLOSE
+    )
+    traded = np.where(
+        regular, rng.random(SESSION_MINUTES) > 0.004, rng.random(SESSION_MINUTES) < 0.3
+    )
     local_start = pd.Timestamp(day).tz_localize(EXCHANGE_TZ) + pd.Timedelta(hours=4)
     times = local_start.tz_convert("UTC").tz_localize(None) + pd.to_timedelta(
         np.arange(SESSION_MINUTES), unit="min"
     )
     bars = pd.DataFrame(
-        {"symbol": symbol, "bar_time": times, "open": open_.round(2), "close": close.round(2),
-         "high": high.round(2), "low": low.round(2), "volume": np.maximum(volume, 1.0)}
+        {
+            "symbol": symbol,
+            "bar_time": times,
+            "open": open_.round(2),
+            "close": close.round(2),
+            "high": high.round(2),
+            "low": low.round(2),
+            "volume": np.maximum(volume, 1.0),
+        }
     )[traded & (volume > 0)]
     bars["high"] = bars[["open", "high", "close"]].max(axis=1)
     bars["low"] = bars[["open", "low", "close"]].min(axis=1)

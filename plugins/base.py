@@ -68,7 +68,7 @@ class CalculationAdapter(ABC):
     def set_data_cache(self, cache: dict[str, Any]) -> None:
         self.data_cache = cache
 
-    def initialize(self) -> None:
+    def initialize(self) -> None:  # noqa: B027 - optional hook, a no-op unless overridden
         """Reset state before a new entry."""
 
     @abstractmethod

@@ -19,11 +19,14 @@ def _plugin_class(folder: Path) -> type[BacktestPlugin]:
     found = [
         value
         for value in vars(module).values()
-        if isinstance(value, type) and issubclass(value, BacktestPlugin) and value is not BacktestPlugin
+        if isinstance(value, type)
+        and issubclass(value, BacktestPlugin)
+        and value is not BacktestPlugin
     ]
     if len(found) != 1:
         raise BacktestError(
-            f"{folder / 'plugin.py'} defines {len(found)} BacktestPlugin subclasses: define exactly one."
+            f"{folder / 'plugin.py'} defines {len(found)} BacktestPlugin subclasses: "
+            "define exactly one."
         )
     return found[0]
 
@@ -36,7 +39,8 @@ def load_all_plugins() -> dict[str, type[BacktestPlugin]]:
         plugin = _plugin_class(folder)
         if plugin.name != folder.name:
             raise BacktestError(
-                f"Plugin in {folder} is named '{plugin.name}': name the folder and the plugin alike."
+                f"Plugin in {folder} is named '{plugin.name}': "
+                "name the folder and the plugin alike."
             )
         plugins[plugin.name] = plugin
     return plugins

@@ -50,7 +50,15 @@ def run(settings):
     def _run(frame: pd.DataFrame, source: str = "demo", bars=(), **options):
         full_refresh = options.pop("full_refresh", False)
         calculation = options.pop("calculation", "all")
-        return run_requests(settings, frame, RunOptions(**options), source, list(bars),
-                            calculation, full_refresh, show_progress=False)
+        return run_requests(
+            settings,
+            frame,
+            RunOptions(**options),
+            source,
+            list(bars),
+            calculation,
+            full_refresh,
+            show_progress=False,
+        )
 
     return _run

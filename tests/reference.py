@@ -12,7 +12,9 @@ import pandas as pd
 MINUTE = pd.Timedelta(minutes=1)
 
 
-def expected_window(bars: pd.DataFrame, entry_time: pd.Timestamp, lookback_minutes: int) -> pd.DataFrame:
+def expected_window(
+    bars: pd.DataFrame, entry_time: pd.Timestamp, lookback_minutes: int
+) -> pd.DataFrame:
     """The 75 stored bars (offsets -15..59) of one request; ``bars`` holds one symbol."""
     horizon = entry_time - max(lookback_minutes, 15) * MINUTE
     minutes = pd.date_range(horizon, entry_time + 59 * MINUTE, freq="min")
@@ -61,7 +63,9 @@ def expected_forward(window: pd.DataFrame, direction: str, forward_bars: int = 6
 
 def expected_emas(bars: pd.DataFrame, entry_time: pd.Timestamp, lookback_minutes: int) -> dict:
     """EMA 9/21 over the real bars in [entry - lookback, entry) and the resulting call."""
-    seen = bars[(bars.bar_time >= entry_time - lookback_minutes * MINUTE) & (bars.bar_time < entry_time)]
+    seen = bars[
+        (bars.bar_time >= entry_time - lookback_minutes * MINUTE) & (bars.bar_time < entry_time)
+    ]
     if seen.empty:
         return {"bars_used": 0}
     closes = seen.sort_values("bar_time").close

@@ -26,8 +26,14 @@ def ema_readings(closes: pd.Series, bar_times: pd.Series) -> pd.DataFrame:
     slow = closes.ewm(span=SLOW_SPAN, adjust=False).mean()
     spread = fast - slow
     sign = np.where(spread.abs() <= EQUALITY_TOLERANCE * slow.abs(), 0, np.sign(spread))
-    return pd.DataFrame({"bar_time": bar_times.to_numpy(), "ema_9": fast.to_numpy(),
-                         "ema_21": slow.to_numpy(), "sign": sign})
+    return pd.DataFrame(
+        {
+            "bar_time": bar_times.to_numpy(),
+            "ema_9": fast.to_numpy(),
+            "ema_21": slow.to_numpy(),
+            "sign": sign,
+        }
+    )
 
 
 class M1EmaAdapter(CalculationAdapter):
@@ -46,7 +52,8 @@ class M1EmaAdapter(CalculationAdapter):
         lookback = self.get_data_requirements().lookback_minutes
         entry = pd.Timestamp(entry_time)
         seen = (self.bars.bar_time >= entry - pd.Timedelta(minutes=lookback)) & (
-            self.bars.bar_time < entry)
+            self.bars.bar_time < entry
+        )
         bars = self.bars[seen]
         if bars.empty:
             return None
@@ -55,7 +62,8 @@ class M1EmaAdapter(CalculationAdapter):
         crossed = readings.bar_time[(readings.sign * readings.sign.shift()) < 0]
         minutes_since = (
             int((pd.Timestamp(entry_time) - crossed.iloc[-1]) / pd.Timedelta(minutes=1))
-            if len(crossed) else None
+            if len(crossed)
+            else None
         )
         spread = last.ema_9 - last.ema_21
         spread_pct = 100 * spread / last.ema_21
@@ -67,8 +75,11 @@ class M1EmaAdapter(CalculationAdapter):
                 int(last.sign), SignalDirection.NEUTRAL
             )
             strength = round(min(100.0, 100 * abs(spread_pct) / FULL_STRENGTH_SPREAD_PCT), 2)
-            persistence = min(1.0, (minutes_since if minutes_since is not None
-                                    else PERSISTENCE_MINUTES) / PERSISTENCE_MINUTES)
+            persistence = min(
+                1.0,
+                (minutes_since if minutes_since is not None else PERSISTENCE_MINUTES)
+                / PERSISTENCE_MINUTES,
+            )
             confidence = round(100 * min(1.0, bars_used / lookback) * persistence, 2)
         return StandardSignal(
             name="m1_ema",
@@ -76,7 +87,12 @@ class M1EmaAdapter(CalculationAdapter):
             direction=direction,
             strength=strength,
             confidence=confidence,
-            metadata={"ema_9": float(last.ema_9), "ema_21": float(last.ema_21),
-                      "ema_spread": float(spread), "ema_spread_pct": float(spread_pct),
-                      "minutes_since_crossover": minutes_since, "bars_used": bars_used},
+            metadata={
+                "ema_9": float(last.ema_9),
+                "ema_21": float(last.ema_21),
+                "ema_spread": float(spread),
+                "ema_spread_pct": float(spread_pct),
+                "minutes_since_crossover": minutes_since,
+                "bars_used": bars_used,
+            },
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -26,8 +27,14 @@ def test_single_request_writes_one_json_object(db, tmp_path, capsys):
     assert result["uid"] == "AAPL.062724.1335.L"
     assert result["entry_time"] == "2024-06-27T13:35:00Z"
     assert set(result["consensus"]) == {
-        "consensus_direction", "agreement_score", "vote_breakdown", "average_strength",
-        "average_confidence", "participating_calculations", "total_calculations"}
+        "consensus_direction",
+        "agreement_score",
+        "vote_breakdown",
+        "average_strength",
+        "average_confidence",
+        "participating_calculations",
+        "total_calculations",
+    }
     assert [signal["calculation"] for signal in result["signals"]] == ["m1_ema"]
     assert result["forward"]["entry_price"] > 0
     shown = capsys.readouterr().out
@@ -36,9 +43,11 @@ def test_single_request_writes_one_json_object(db, tmp_path, capsys):
 
 def test_batch_writes_an_array_in_request_order(db, tmp_path):
     requests = tmp_path / "requests.csv"
-    requests.write_text("symbol,entry_time,direction\n"
-                        "MSFT,2024-06-27T10:05:00-04:00,short\n"
-                        "AAPL,2024-06-27 13:35:00,LONG\n")
+    requests.write_text(
+        "symbol,entry_time,direction\n"
+        "MSFT,2024-06-27T10:05:00-04:00,short\n"
+        "AAPL,2024-06-27 13:35:00,LONG\n"
+    )
     output = tmp_path / "batch.json"
     assert main(["run", "--requests", str(requests), "--db", db, "--output", str(output)]) == 0
     uids = [item["uid"] for item in json.loads(output.read_text())]
@@ -48,20 +57,31 @@ def test_batch_writes_an_array_in_request_order(db, tmp_path):
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--symbol", "AAPL", "--entry-time", "2024-06-27 13:35:00", "--direction", "UP"],
-         "Unknown direction 'UP'"),
-        (["--symbol", "AAPL", "--entry-time", "2024-06-27 13:35:30", "--direction", "LONG"],
-         "is not on a whole minute"),
-        (["--symbol", "AAPL", "--entry-time", "yesterday noon", "--direction", "LONG"],
-         "is not a date and time"),
-        (["--symbol", "A APL", "--entry-time", "2024-06-27 13:35:00", "--direction", "LONG"],
-         "is not a ticker"),
+        (
+            ["--symbol", "AAPL", "--entry-time", "2024-06-27 13:35:00", "--direction", "UP"],
+            "Unknown direction 'UP'",
+        ),
+        (
+            ["--symbol", "AAPL", "--entry-time", "2024-06-27 13:35:30", "--direction", "LONG"],
+            "is not on a whole minute",
+        ),
+        (
+            ["--symbol", "AAPL", "--entry-time", "yesterday noon", "--direction", "LONG"],
+            "is not a date and time",
+        ),
+        (
+            ["--symbol", "A APL", "--entry-time", "2024-06-27 13:35:00", "--direction", "LONG"],
+            "is not a ticker",
+        ),
         ([*SINGLE, "--calculation", "macd"], "Unknown calculation 'macd'"),
         ([*SINGLE, "--source", "files", "--bars", "/no/such/bars.csv"], "does not exist"),
         ([*SINGLE, "--source", "files"], "needs at least one --bars"),
         ([*SINGLE, "--lookback-hours", "100"], "--lookback-hours 100 is out of range"),
         ([*SINGLE, "--forward-bars", "61"], "--forward-bars 61 is out of range"),
-        (["--requests", "/no/such/requests.csv"], "Requests file /no/such/requests.csv does not exist"),
+        (
+            ["--requests", "/no/such/requests.csv"],
+            "Requests file /no/such/requests.csv does not exist",
+        ),
         (["--symbol", "AAPL"], "needs --symbol, --entry-time and --direction"),
     ],
 )
@@ -84,26 +104,48 @@ def test_invalid_bars_go_to_rejects_and_are_counted(db, tmp_path, capsys):
     bars.write_text(
         "symbol,timestamp,open,high,low,close,volume\n"
         "XYZ,2024-06-27T13:41:00Z,10,11,9,10.5,100\n"
-        "XYZ,2024-06-27T13:35:00Z,10,9,11,10.5,100\n"      # high < low
-        "XYZ,2024-06-27T13:36:00Z,10,11,9,12,100\n"        # close above high
-        "XYZ,2024-06-27T13:37:00Z,-1,11,-2,10,100\n"       # non-positive price
-        "XYZ,2024-06-27T13:38:00Z,10,11,9,10,-5\n"         # negative volume
-        "XYZ,2024-06-27T13:39:30Z,10,11,9,10,5\n"          # not minute-aligned
+        "XYZ,2024-06-27T13:35:00Z,10,9,11,10.5,100\n"  # high < low
+        "XYZ,2024-06-27T13:36:00Z,10,11,9,12,100\n"  # close above high
+        "XYZ,2024-06-27T13:37:00Z,-1,11,-2,10,100\n"  # non-positive price
+        "XYZ,2024-06-27T13:38:00Z,10,11,9,10,-5\n"  # negative volume
+        "XYZ,2024-06-27T13:39:30Z,10,11,9,10,5\n"  # not minute-aligned
         "XYZ,2024-06-27T13:40:00Z,10,11,9,10,5\n"
-        "XYZ,2024-06-27T13:40:00Z,10,11,9,10.2,5\n"        # duplicate minute
-        "XYZ,not-a-time,10,11,9,10,5\n")
-    args = ["run", "--symbol", "XYZ", "--entry-time", "2024-06-27 13:35:00", "--direction",
-            "LONG", "--source", "files", "--bars", str(bars), "--db", db]
+        "XYZ,2024-06-27T13:40:00Z,10,11,9,10.2,5\n"  # duplicate minute
+        "XYZ,not-a-time,10,11,9,10,5\n"
+    )
+    args = [
+        "run",
+        "--symbol",
+        "XYZ",
+        "--entry-time",
+        "2024-06-27 13:35:00",
+        "--direction",
+        "LONG",
+        "--source",
+        "files",
+        "--bars",
+        str(bars),
+        "--db",
+        db,
+    ]
     assert main(args) == 0
     assert "8 invalid bars were not loaded" in capsys.readouterr().out
     con = duckdb.connect(db, read_only=True)
-    reasons = dict(con.sql("select reason, count(*) from raw.bar_rejects group by reason").fetchall())
+    reasons = dict(
+        con.sql("select reason, count(*) from raw.bar_rejects group by reason").fetchall()
+    )
     loaded = con.sql("select count(*) from raw.bars_1m").fetchall()[0][0]
     con.close()
     assert loaded == 1
-    assert reasons == {"high < low": 1, "close outside [low, high]": 1, "non-positive price": 1,
-                       "negative volume": 1, "timestamp not minute-aligned": 1,
-                       "duplicate minute for symbol": 2, "missing or unreadable value": 1}
+    assert reasons == {
+        "high < low": 1,
+        "close outside [low, high]": 1,
+        "non-positive price": 1,
+        "negative volume": 1,
+        "timestamp not minute-aligned": 1,
+        "duplicate minute for symbol": 2,
+        "missing or unreadable value": 1,
+    }
     assert main(args) == 0  # loading the same file again changes nothing
     con = duckdb.connect(db, read_only=True)
     assert con.sql("select count(*) from raw.bars_1m").fetchall()[0][0] == 1
@@ -120,6 +162,30 @@ def test_symbol_without_data_exits_nonzero_but_is_listed(db, capsys):
 
 def test_console_script_help_explains_every_command():
     for command in ["run", "demo", "build", "bench"]:
-        shown = subprocess.run([sys.executable, "-m", "backtest.cli", command, "--help"],
-                               capture_output=True, text=True, check=True).stdout
+        shown = subprocess.run(
+            [sys.executable, "-m", "backtest.cli", command, "--help"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
         assert shown.startswith("usage: backtest " + command)
+
+
+def test_analysts_plain_dbt_build_from_the_root_changes_nothing(db, tmp_path):
+    import os
+
+    from backtest.config import PROJECT_ROOT
+
+    assert main(["run", *SINGLE, "--db", db]) == 0
+    con = duckdb.connect(db, read_only=True)
+    before = con.sql("select uid, updated_at from bt_index").fetchall()
+    con.close()
+    environment = {**os.environ, "BACKTEST_DB": db,
+                   "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path)}
+    dbt = str(Path(sys.executable).parent / "dbt")
+    built = subprocess.run([dbt, "build"], cwd=PROJECT_ROOT, env=environment,
+                           capture_output=True, text=True)
+    assert built.returncode == 0, built.stdout[-2000:]
+    con = duckdb.connect(db, read_only=True)
+    assert con.sql("select uid, updated_at from bt_index").fetchall() == before
+    con.close()

@@ -9,7 +9,9 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from backtest.config import Settings
 from backtest.engine import run_requests
@@ -24,7 +26,8 @@ REQUESTS = requests_frame(*[("AAPL", str(entry), "LONG") for entry in ENTRIES])
 
 def write_bars(bars: pd.DataFrame, path) -> None:
     bars.assign(timestamp=bars.bar_time.dt.strftime("%Y-%m-%dT%H:%M:%S"))[
-        ["symbol", "timestamp", "open", "high", "low", "close", "volume"]].to_csv(path, index=False)
+        ["symbol", "timestamp", "open", "high", "low", "close", "volume"]
+    ].to_csv(path, index=False)
 
 
 def signals_after_build(folder, bars: pd.DataFrame) -> pd.DataFrame:
@@ -56,8 +59,9 @@ def perturb_from(bars: pd.DataFrame, cutoff: pd.Timestamp, seed: int) -> pd.Data
     return changed[keep]
 
 
-@hypothesis_settings(max_examples=5, deadline=None,
-                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hypothesis_settings(
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(cut_minutes=st.integers(min_value=0, max_value=40), seed=st.integers(0, 2**16))
 def test_bars_at_or_after_entry_never_change_its_signal(tmp_path, cut_minutes, seed):
     bars = session_bars("AAPL", date(2024, 6, 27)).reset_index(drop=True)

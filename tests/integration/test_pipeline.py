@@ -25,22 +25,40 @@ def table_counts(settings) -> dict[str, int]:
 
 
 def test_every_request_gets_75_bars_and_one_row_per_table(run, settings):
-    run(requests_frame(("AAPL", "2024-06-27 13:35:00", "LONG"),
-                       ("MSFT", "2024-06-27 17:00:00", "SHORT")))
+    run(
+        requests_frame(
+            ("AAPL", "2024-06-27 13:35:00", "LONG"), ("MSFT", "2024-06-27 17:00:00", "SHORT")
+        )
+    )
     assert table_counts(settings) == {
-        "bt_index": 2, "bt_bars": 150, "bt_signals": 2, "bt_aggregated": 2, "bt_m1_ema": 2}
-    offsets = query(settings, "select uid, min(bar_offset), max(bar_offset), count(*) "
-                              "from bt_bars group by uid order by uid")
+        "bt_index": 2,
+        "bt_bars": 150,
+        "bt_signals": 2,
+        "bt_aggregated": 2,
+        "bt_m1_ema": 2,
+    }
+    offsets = query(
+        settings,
+        "select uid, min(bar_offset), max(bar_offset), count(*) "
+        "from bt_bars group by uid order by uid",
+    )
     assert offsets == [("AAPL.062724.1335.L", -15, 59, 75), ("MSFT.062724.1700.S", -15, 59, 75)]
 
 
 def test_request_without_data_is_listed_as_no_data(run, settings):
-    run(requests_frame(("AAPL", "2024-06-29 15:00:00", "LONG"),  # a Saturday
-                       ("NOPE", "2024-06-27 15:00:00", "SHORT")))
+    run(
+        requests_frame(
+            ("AAPL", "2024-06-29 15:00:00", "LONG"),  # a Saturday
+            ("NOPE", "2024-06-27 15:00:00", "SHORT"),
+        )
+    )
     rows = query(settings, "select uid, status from bt_index order by uid")
     assert rows == [("AAPL.062924.1500.L", "no_data"), ("NOPE.062724.1500.S", "no_data")]
-    aggregated = query(settings, "select pnl, entry_price, participating_calculations, "
-                                 "total_calculations from bt_aggregated")
+    aggregated = query(
+        settings,
+        "select pnl, entry_price, participating_calculations, "
+        "total_calculations from bt_aggregated",
+    )
     assert aggregated == [(None, None, 0, 1), (None, None, 0, 1)]
     assert query(settings, "select count(*) from bt_bars where not is_filled") == [(0,)]
     signals = query(settings, "select distinct status from bt_signals")
@@ -50,30 +68,38 @@ def test_request_without_data_is_listed_as_no_data(run, settings):
 def test_missing_minutes_are_filled_and_marked_partial(run, settings):
     # 18:30 UTC on a demo day: regular session; 23:50 UTC: sparse after-hours bars
     run(requests_frame(("NVDA", "2024-06-27 23:40:00", "LONG")))
-    status, filled = query(settings, """
-        select status, (select count(*) from bt_bars where is_filled) from bt_index""")[0]
+    status, filled = query(
+        settings,
+        """
+        select status, (select count(*) from bt_bars where is_filled) from bt_index""",
+    )[0]
     assert status == "partial" and filled > 0
-    bad_fills = query(settings, """
+    bad_fills = query(
+        settings,
+        """
         select count(*) from bt_bars as filled
         where filled.is_filled and filled.close is not null and filled.close <> (
             select real.close from bt_bars as real
-            where real.uid = filled.uid and not real.is_filled and real.bar_offset < filled.bar_offset
+            where real.uid = filled.uid and not real.is_filled
+              and real.bar_offset < filled.bar_offset
             order by real.bar_offset desc limit 1)
           and exists (select 1 from bt_bars as real where real.uid = filled.uid
                       and not real.is_filled and real.bar_offset < filled.bar_offset)
-    """)
+    """,
+    )
     assert bad_fills == [(0,)]
 
 
 def test_rerun_updates_in_place_and_moves_updated_at(run, settings):
     frame = requests_frame(("AAPL", "2024-06-27 13:35:00", "LONG"))
     run(frame)
-    (created, first_update), = query(settings, "select created_at, updated_at from bt_index")
+    ((created, first_update),) = query(settings, "select created_at, updated_at from bt_index")
     before = table_counts(settings)
     time.sleep(0.01)
     run(frame, lookback_hours=1.0)
-    (created_again, second_update, lookback), = query(
-        settings, "select created_at, updated_at, historical_lookback_hours from bt_index")
+    ((created_again, second_update, lookback),) = query(
+        settings, "select created_at, updated_at, historical_lookback_hours from bt_index"
+    )
     assert table_counts(settings) == before
     assert created_again == created and second_update > first_update and lookback == 1.0
     assert query(settings, "select bars_used <= 60 from bt_m1_ema") == [(True,)]
@@ -81,7 +107,7 @@ def test_rerun_updates_in_place_and_moves_updated_at(run, settings):
 
 def test_only_pending_requests_are_rebuilt(run, settings):
     run(requests_frame(("AAPL", "2024-06-27 13:35:00", "LONG")))
-    (first_update,), = query(settings, "select updated_at from bt_index")
+    ((first_update,),) = query(settings, "select updated_at from bt_index")
     run(requests_frame(("MSFT", "2024-06-27 14:35:00", "SHORT")))
     updates = dict(query(settings, "select uid, updated_at from bt_index"))
     assert updates["AAPL.062724.1335.L"] == first_update
@@ -101,18 +127,25 @@ def test_failure_mid_build_keeps_earlier_results(run, settings):
     with pytest.raises(BacktestError, match="dbt build failed at bt_aggregated"):
         run(requests_frame(("MSFT", "2024-06-27 14:35:00", "SHORT")))
     assert [row[:-1] for row in query(settings, "select * from bt_aggregated")] == [
-        row for row in before]
+        row for row in before
+    ]
     assert query(settings, "select uid from bt_index") == [("AAPL.062724.1335.L",)]
     assert query(settings, "select count(*) from raw.requests") == [(2,)]
 
 
 def test_short_mirrors_long_on_the_same_minute(run, settings):
-    run(requests_frame(("SPY", "2024-06-27 15:00:00", "LONG"),
-                       ("SPY", "2024-06-27 15:00:00", "SHORT")))
-    long_row, short_row = query(settings, """
+    run(
+        requests_frame(
+            ("SPY", "2024-06-27 15:00:00", "LONG"), ("SPY", "2024-06-27 15:00:00", "SHORT")
+        )
+    )
+    long_row, short_row = query(
+        settings,
+        """
         select pnl, max_favorable_excursion, max_adverse_excursion, return_60m,
                bars_to_mfe, bars_to_mae
-        from bt_aggregated order by uid""")
+        from bt_aggregated order by uid""",
+    )
     assert short_row[0] == pytest.approx(-long_row[0])
     assert short_row[1] == pytest.approx(long_row[2]) and short_row[2] == pytest.approx(long_row[1])
     assert short_row[3] == pytest.approx(-long_row[3])

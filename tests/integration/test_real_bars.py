@@ -38,11 +38,14 @@ NINJA_REQUESTS = [
 
 def ninja_to_generic(path, target) -> pd.DataFrame:
     """NinjaTrader minute bars (UTC, end-labelled) as a generic start-labelled CSV."""
-    raw = pd.read_csv(path, sep=";", header=None,
-                      names=["stamp", "open", "high", "low", "close", "volume"])
+    raw = pd.read_csv(
+        path, sep=";", header=None, names=["stamp", "open", "high", "low", "close", "volume"]
+    )
     end_time = pd.to_datetime(raw.stamp, format="%Y%m%d %H%M%S")
-    generic = raw.assign(symbol="SPY", timestamp=(end_time - pd.Timedelta(minutes=1)).dt.strftime(
-        "%Y-%m-%dT%H:%M:%SZ"))[["symbol", "timestamp", "open", "high", "low", "close", "volume"]]
+    generic = raw.assign(
+        symbol="SPY",
+        timestamp=(end_time - pd.Timedelta(minutes=1)).dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )[["symbol", "timestamp", "open", "high", "low", "close", "volume"]]
     generic.to_csv(target, index=False)
     return normalise(generic.astype({"timestamp": "string"}), str(target))
 
@@ -68,7 +71,9 @@ def compare(db_path, bars: pd.DataFrame, rows: list[tuple[str, str, str]]) -> No
         if request.status != "no_data":
             for metric, value in expected_forward(window, request.direction).items():
                 assert aggregated.loc[uid, metric] == pytest.approx(value, rel=1e-9, abs=1e-9), (
-                    uid, metric)
+                    uid,
+                    metric,
+                )
         reference = expected_emas(symbol_bars, request.entry_time, 120)
         assert emas.loc[uid, "bars_used"] == reference["bars_used"], uid
         if reference["bars_used"]:

@@ -42,23 +42,36 @@ def test_demo_regular_session_is_dense_and_extended_hours_sparse():
 
 
 def test_demo_covers_every_day_a_window_touches():
-    windows = plan_windows(pd.DataFrame({
-        "symbol": ["IBM", "IBM", "ZZZZ"],
-        "entry_time": pd.to_datetime(["2024-06-27 03:50", "2024-06-27 13:35", "2024-06-27 13:35"]),
-        "historical_lookback_hours": [2.0, 2.0, 2.0]}))
+    windows = plan_windows(
+        pd.DataFrame(
+            {
+                "symbol": ["IBM", "IBM", "ZZZZ"],
+                "entry_time": pd.to_datetime(
+                    ["2024-06-27 03:50", "2024-06-27 13:35", "2024-06-27 13:35"]
+                ),
+                "historical_lookback_hours": [2.0, 2.0, 2.0],
+            }
+        )
+    )
     assert len(windows) == 3
     bars = demo_bars(windows)
     assert set(bars.symbol) == {"IBM"} and "ZZZZ" not in UNIVERSE
     assert local_days(pd.Timestamp("2024-06-27 01:50"), pd.Timestamp("2024-06-27 04:50")) == [
-        date(2024, 6, 26), date(2024, 6, 27)]
+        date(2024, 6, 26),
+        date(2024, 6, 27),
+    ]
 
 
 def test_planning_merges_overlapping_windows_per_symbol():
-    requests = pd.DataFrame({
-        "symbol": ["A", "A", "A", "B"],
-        "entry_time": pd.to_datetime(["2024-01-02 15:00", "2024-01-02 16:00", "2024-01-02 20:00",
-                                      "2024-01-02 15:00"]),
-        "historical_lookback_hours": [2.0, 2.0, 0.25, 2.0]})
+    requests = pd.DataFrame(
+        {
+            "symbol": ["A", "A", "A", "B"],
+            "entry_time": pd.to_datetime(
+                ["2024-01-02 15:00", "2024-01-02 16:00", "2024-01-02 20:00", "2024-01-02 15:00"]
+            ),
+            "historical_lookback_hours": [2.0, 2.0, 0.25, 2.0],
+        }
+    )
     windows = plan_windows(requests)
     assert windows.values.tolist() == [
         ["A", pd.Timestamp("2024-01-02 13:00"), pd.Timestamp("2024-01-02 17:00")],
@@ -67,9 +80,11 @@ def test_planning_merges_overlapping_windows_per_symbol():
     ]
 
 
-GENERIC = ("symbol,timestamp,open,high,low,close,volume\n"
-           "AAPL,2024-06-27T09:35:00-04:00,10,11,9,10.5,100\n"
-           "AAPL,2024-06-27 13:36:00,10.5,11,10,10.8,50\n")
+GENERIC = (
+    "symbol,timestamp,open,high,low,close,volume\n"
+    "AAPL,2024-06-27T09:35:00-04:00,10,11,9,10.5,100\n"
+    "AAPL,2024-06-27 13:36:00,10.5,11,10,10.8,50\n"
+)
 
 
 def test_generic_csv_gz_and_parquet_read_alike(tmp_path):
@@ -83,15 +98,21 @@ def test_generic_csv_gz_and_parquet_read_alike(tmp_path):
     frame.to_parquet(parquet)
     parquet_gz = tmp_path / "bars.parquet.gz"
     parquet_gz.write_bytes(gzip.compress(parquet.read_bytes()))
-    results = [read_bar_files([path]).drop(columns="origin") for path in (csv, gz, parquet, parquet_gz)]
+    results = [
+        read_bar_files([path]).drop(columns="origin") for path in (csv, gz, parquet, parquet_gz)
+    ]
     for result in results:
-        assert result.bar_time.tolist() == [pd.Timestamp("2024-06-27 13:35"),
-                                            pd.Timestamp("2024-06-27 13:36")]
+        assert result.bar_time.tolist() == [
+            pd.Timestamp("2024-06-27 13:35"),
+            pd.Timestamp("2024-06-27 13:36"),
+        ]
         np.testing.assert_allclose(result.close, [10.5, 10.8])
 
 
 def test_polygon_flat_file_sample_is_detected(shared_data):
-    path = shared_data / "polygon-flatfile-doc-sample" / "us_stocks_sip_minute_aggs_v1_AAPL_sample.csv"
+    path = (
+        shared_data / "polygon-flatfile-doc-sample" / "us_stocks_sip_minute_aggs_v1_AAPL_sample.csv"
+    )
     bars = read_bar_files([path])
     assert len(bars) == 12 and set(bars.symbol) == {"AAPL"}
     # 1744792500000000000 ns = 2025-04-16 08:35 UTC = 04:35 ET

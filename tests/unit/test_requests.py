@@ -30,16 +30,25 @@ def test_entry_times_become_naive_utc(given, expected_utc):
 
 
 def test_batch_reports_the_first_bad_row_by_number():
-    frame = pd.DataFrame({"symbol": ["AAPL", "MSFT", "SPY"],
-                          "entry_time": ["2024-06-27 13:35", "2024-06-27 13:36:01", "bad"],
-                          "direction": ["LONG", "SHORT", "LONG"]})
+    frame = pd.DataFrame(
+        {
+            "symbol": ["AAPL", "MSFT", "SPY"],
+            "entry_time": ["2024-06-27 13:35", "2024-06-27 13:36:01", "bad"],
+            "direction": ["LONG", "SHORT", "LONG"],
+        }
+    )
     with pytest.raises(BacktestError, match="'2024-06-27 13:36:01' in request 2 is not on a whole"):
         prepare_requests(frame, RunOptions())
 
 
 def test_duplicate_uids_collapse_to_the_last():
-    frame = pd.DataFrame({"symbol": ["AAPL", "aapl"], "entry_time": ["2024-06-27 13:35"] * 2,
-                          "direction": ["LONG", "long"]})
+    frame = pd.DataFrame(
+        {
+            "symbol": ["AAPL", "aapl"],
+            "entry_time": ["2024-06-27 13:35"] * 2,
+            "direction": ["LONG", "long"],
+        }
+    )
     assert len(prepare_requests(frame, RunOptions())) == 1
 
 

@@ -1,4 +1,4 @@
-"""m1_ema: the per-entry adapter against pandas, and the set-based dbt models against the adapter."""
+"""m1_ema: the per-entry adapter against pandas, and the dbt models against the adapter."""
 
 from __future__ import annotations
 
@@ -57,16 +57,24 @@ def test_adapter_ignores_bars_at_or_after_the_entry():
 
 
 def test_dbt_models_match_the_adapter(run, settings):
-    entries = [("AAPL", "2024-06-27 13:40:00", "LONG"), ("AAPL", "2024-06-27 15:23:00", "SHORT"),
-               ("NVDA", "2024-06-27 17:59:00", "LONG"), ("TSLA", "2024-06-28 08:15:00", "LONG"),
-               ("SPY", "2024-06-28 19:45:00", "SHORT")]
+    entries = [
+        ("AAPL", "2024-06-27 13:40:00", "LONG"),
+        ("AAPL", "2024-06-27 15:23:00", "SHORT"),
+        ("NVDA", "2024-06-27 17:59:00", "LONG"),
+        ("TSLA", "2024-06-28 08:15:00", "LONG"),
+        ("SPY", "2024-06-28 19:45:00", "SHORT"),
+    ]
     run(requests_frame(*entries))
     con = duckdb.connect(str(settings.db_path), read_only=True)
     stored = con.sql("select * from bt_m1_ema inner join bt_index using (uid)").df()
     con.close()
     for row in stored.itertuples():
-        bars = pd.concat([session_bars(row.symbol, day) for day in
-                          {row.entry_time.date(), (row.entry_time - pd.Timedelta(hours=2)).date()}])
+        bars = pd.concat(
+            [
+                session_bars(row.symbol, day)
+                for day in {row.entry_time.date(), (row.entry_time - pd.Timedelta(hours=2)).date()}
+            ]
+        )
         signal = adapter_signal(bars, row.entry_time)
         assert row.signal_direction == signal.direction, row.uid
         assert row.strength == pytest.approx(signal.strength, abs=0.01), row.uid
@@ -74,4 +82,5 @@ def test_dbt_models_match_the_adapter(run, settings):
         assert row.bars_used == signal.metadata["bars_used"], row.uid
         expected_minutes = signal.metadata["minutes_since_crossover"]
         assert (None if pd.isna(row.minutes_since_crossover) else row.minutes_since_crossover) == (
-            expected_minutes), row.uid
+            expected_minutes
+        ), row.uid
