@@ -45,7 +45,10 @@ def _failure_sentence(results) -> str:
     if not failed:
         return "dbt build did not complete"
     first = failed[0]
-    message = " ".join(ANSI_ESCAPE.sub("", str(first.message or "")).split())[:300]
+    text = ANSI_ESCAPE.sub("", str(first.message or ""))
+    if "Traceback" in text:  # a Python model: its last line names the error
+        text = text.strip().splitlines()[-1]
+    message = " ".join(text.split())[:300]
     return f"dbt build failed at {first.node.name} ({message})"
 
 
@@ -88,6 +91,8 @@ def run_dbt_build(
         str(PROJECT_ROOT),
         "--log-level",
         "none",
+        "--log-level-file",
+        "info",
         "--log-path",
         os.environ.get("DBT_LOG_PATH", str(PROJECT_ROOT / "logs")),
         "--target-path",

@@ -1,13 +1,21 @@
 {% macro union_signal_models() %}
-    {%- set names = enabled_plugins() -%}
-    {%- if names | length == 0 -%}
-        {{ exceptions.raise_compiler_error("No calculation plugin is enabled: enable one under vars.backtest_plugins in dbt_project.yml.") }}
-    {%- endif -%}
-    {%- for name in names %}
+    {#- Every enabled set-based plugin's public sig_<name>__signals model, plus the generic
+        wrapper's rows for runs = "adapter" plugins, with identical column types. -#}
+    {%- for name in set_based_plugins() %}
     select uid, calculation, signal_time, direction, strength, confidence, points, metadata, status, error
     from {{ ref('sig_' ~ name ~ '__signals') }}
-    {%- if not loop.last %}
     union all
-    {%- endif -%}
-    {% endfor %}
+    {%- endfor %}
+    select
+        cast(uid as varchar) as uid,
+        cast(calculation as varchar) as calculation,
+        cast(signal_time as timestamp) as signal_time,
+        cast(direction as varchar) as direction,
+        cast(strength as double) as strength,
+        cast(confidence as double) as confidence,
+        cast(points as double) as points,
+        cast(metadata as json) as metadata,
+        cast(status as varchar) as status,
+        cast(error as varchar) as error
+    from {{ ref('int_adapter_signals_computed') }}
 {% endmacro %}

@@ -90,6 +90,11 @@ class BacktestPlugin:
     storage_table: ClassVar[str]
     points: ClassVar[float] = 1.0
     description: ClassVar[str] = ""
+    runs: ClassVar[str] = "sql"
+    """``sql``: the plugin's dbt models compute its signals set-based (built-in plugins).
+    ``adapter``: dbt's generic wrapper runs the adapter once per entry inside the build."""
+    timeout_seconds: ClassVar[float] = 10.0
+    """Longest a single get_signal_at_time may take before that entry's signal is failed."""
 
     def get_adapter_config(self) -> dict[str, Any]:
         return {}

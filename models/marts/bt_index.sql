@@ -3,7 +3,7 @@
 -- depends_on: {{ ref('bt_bars') }}
 -- depends_on: {{ ref('bt_signals') }}
 -- depends_on: {{ ref('bt_aggregated') }}
-{% for name in enabled_plugins() -%}
+{% for name in set_based_plugins() -%}
 -- depends_on: {{ ref('bt_' ~ name) }}
 {% endfor %}
 with
