@@ -71,6 +71,7 @@ def run_dbt_build(
     plugin_settings: dict | None = None,
     full_refresh: bool = False,
     show_progress: bool = True,
+    full_checks: bool = False,
 ) -> BuildReport:
     """Build every model and test against ``db_path``; raise ``BacktestError`` on failure.
 
@@ -79,6 +80,10 @@ def run_dbt_build(
         plugin_settings: Overrides ``vars.backtest_plugins`` for this build when given.
         full_refresh: Rebuild every request instead of only the pending ones.
         show_progress: Print a one-line progress counter to stderr.
+        full_checks: Also run the dbt unit tests and the data tests that scan whole tables
+            (raw bars, the bt_* marts), whose cost grows with history. Pipeline builds leave them
+            out and test the pending slice (the intermediate and signal models); a plain
+            `dbt build` and `backtest build` run everything.
     """
     from dbt.cli.main import dbtRunner
 
@@ -102,6 +107,13 @@ def run_dbt_build(
         args += ["--vars", json.dumps({"backtest_plugins": plugin_settings})]
     if full_refresh:
         args.append("--full-refresh")
+    if not full_checks:
+        args += [
+            "--exclude-resource-type",
+            "unit_test",
+            "--exclude",
+            "tag:full_scan,resource_type:test",
+        ]
     show_progress = show_progress and sys.stderr.isatty()
     callbacks = [_progress_printer()] if show_progress else []
     try:

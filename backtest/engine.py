@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -12,9 +12,8 @@ import pandas as pd
 from backtest.build import BuildReport, run_dbt_build
 from backtest.config import Settings
 from backtest.requests import RunOptions, prepare_requests
-from backtest.warehouse import connect, upsert_requests
-from ingest import LoadReport, fetch_bars, load_bars, plan_windows
-from plugins.loader import plugin_settings
+from ingest import IngestReport, LoadReport, SourceOptions, ingest_batch
+from plugins.loader import combined_requirements, plugin_settings
 
 
 @dataclass(frozen=True)
@@ -28,6 +27,9 @@ class RunReport:
 
 
 def _stage_printer(enabled: bool) -> Callable[[str], None]:
+    """Progress lines on a terminal; nothing when stderr is a file or pipe (logs stay clean)."""
+    enabled = enabled and sys.stderr.isatty()
+
     def say(message: str) -> None:
         if enabled:
             print(message, file=sys.stderr, flush=True)
@@ -40,16 +42,11 @@ def ingest_requests(
     requests: pd.DataFrame,
     source: str,
     bar_paths: Sequence[str | Path] = (),
-) -> tuple[pd.DataFrame, LoadReport]:
-    """Store the requests and load the bars they need, in one transaction."""
-    bars, data_source = fetch_bars(source, plan_windows(requests), bar_paths)
-    requests = requests.assign(data_source=data_source)
-    with connect(settings.db_path) as con:
-        con.begin()
-        upsert_requests(con, requests)
-        report = load_bars(con, bars, data_source)
-        con.commit()
-    return requests, report
+    source_options: SourceOptions | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> tuple[pd.DataFrame, IngestReport]:
+    """Store the requests and load the data they need (see ``ingest.ingest_batch``)."""
+    return ingest_batch(settings.db_path, requests, source, bar_paths, source_options, notify)
 
 
 def run_requests(
@@ -61,13 +58,17 @@ def run_requests(
     calculation: str = "all",
     full_refresh: bool = False,
     show_progress: bool = True,
+    source_options: SourceOptions | None = None,
 ) -> RunReport:
     """Validate, ingest and build a set of requests; return the UIDs and counts."""
     plugins = plugin_settings(calculation)
-    requests = prepare_requests(frame, options)
+    needs = combined_requirements(plugins)
+    requests = prepare_requests(frame, options).assign(data_lookback_minutes=needs.lookback_minutes)
+    source_options = source_options or SourceOptions()
+    source_options = replace(source_options, kinds=source_options.kinds | needs.kinds)
     say = _stage_printer(show_progress)
     say(f"Loading bars for {len(requests):,} requests from the {source} source ...")
-    requests, load = ingest_requests(settings, requests, source, bar_paths)
+    requests, load = ingest_requests(settings, requests, source, bar_paths, source_options, say)
     say(f"Building {len(requests):,} requests with dbt ...")
     build = run_dbt_build(
         settings.db_path,

@@ -96,8 +96,12 @@ def write_output(path: Path, results: list[dict], single: bool) -> None:
 
 
 SUMMARY_SQL = """
-select request.uid, request.status, aggregated.consensus_direction,
-       aggregated.agreement_score, aggregated.aligned_with_trade, aggregated.pnl_pct,
+select request.uid, request.status,
+       concat_ws('/', aggregated.vote_breakdown->>'BULLISH', aggregated.vote_breakdown->>'BEARISH',
+                 aggregated.vote_breakdown->>'NEUTRAL') || ' of ' || aggregated.total_calculations
+           as votes,
+       aggregated.consensus_direction, aggregated.agreement_score, aggregated.aligned_with_trade,
+       aggregated.pnl_pct,
        aggregated.max_favorable_excursion_pct, aggregated.max_adverse_excursion_pct
 from wanted_uids as wanted
 inner join bt_index as request on request.uid = wanted.uid
@@ -118,7 +122,17 @@ inner join bt_index as request on request.uid = wanted.uid
 inner join bt_aggregated as aggregated on aggregated.uid = wanted.uid
 """
 
-SUMMARY_HEADERS = ["uid", "status", "consensus", "agree %", "aligned", "pnl %", "MFE %", "MAE %"]
+SUMMARY_HEADERS = [
+    "uid",
+    "status",
+    "bull/bear/neutral",
+    "consensus",
+    "agree %",
+    "aligned",
+    "pnl %",
+    "MFE %",
+    "MAE %",
+]
 
 
 def summary_text(con: duckdb.DuckDBPyConnection, uids: list[str], limit: int = 20) -> str:

@@ -1,9 +1,22 @@
-"""Ingestion: plan the minutes requests need, fetch them from a source, validate, load."""
+"""Ingestion: plan what requests need, fetch it (through the cache), validate, load."""
 
 from __future__ import annotations
 
+from ingest.files import FileOptions
 from ingest.load import LoadReport, load_bars
 from ingest.planning import plan_windows
-from ingest.sources import SOURCES, fetch_bars
+from ingest.polygon import PolygonOptions
+from ingest.sources import SOURCES, IngestReport, SourceOptions, fetch_bars, ingest_batch
 
-__all__ = ["SOURCES", "LoadReport", "fetch_bars", "load_bars", "plan_windows"]
+__all__ = [
+    "SOURCES",
+    "FileOptions",
+    "IngestReport",
+    "LoadReport",
+    "PolygonOptions",
+    "SourceOptions",
+    "fetch_bars",
+    "ingest_batch",
+    "load_bars",
+    "plan_windows",
+]

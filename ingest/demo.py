@@ -156,3 +156,96 @@ def demo_bars(windows: pd.DataFrame) -> pd.DataFrame:
     frames = [session_bars(symbol, day) for symbol, day in sorted(symbol_days)]
     frames = [frame for frame in frames if not frame.empty]
     return pd.concat(frames, ignore_index=True) if frames else empty_bars()
+
+
+QUOTES_PER_MINUTE = 4
+SPREAD_BPS_REGULAR, SPREAD_BPS_EXTENDED = 1.5, 8.0
+
+
+def _within_minute(rng: np.random.Generator, bar_times: pd.Series, per_bar: int) -> np.ndarray:
+    """Sorted nanosecond stamps, ``per_bar`` of them inside each bar's minute."""
+    starts = bar_times.to_numpy().astype("datetime64[ns]").repeat(per_bar)
+    offsets = np.sort(rng.integers(0, 60_000_000_000, (len(bar_times), per_bar)), axis=1)
+    return starts + offsets.ravel().astype("timedelta64[ns]")
+
+
+def session_quotes(symbol: str, day: date) -> pd.DataFrame:
+    """SYNTHETIC NBBO quotes for one symbol-day: ``QUOTES_PER_MINUTE`` in every traded minute.
+
+    Each quote's mid lies inside its bar's [low, high]; the spread is wider outside the regular
+    session; bid and ask are on the cent grid with ask > bid; sizes are round lots.
+    """
+    bars = session_bars(symbol, day).reset_index(drop=True)
+    rng = _rng(symbol, day.isoformat(), "quotes")
+    count = len(bars) * QUOTES_PER_MINUTE
+    low = bars.low.to_numpy().repeat(QUOTES_PER_MINUTE)
+    high = bars.high.to_numpy().repeat(QUOTES_PER_MINUTE)
+    mid = low + rng.random(count) * (high - low)
+    local = bars.bar_time.dt.tz_localize("UTC").dt.tz_convert(EXCHANGE_TZ)
+    minute = (local.dt.hour * 60 + local.dt.minute).to_numpy().repeat(QUOTES_PER_MINUTE)
+    regular = (minute >= 570) & (minute < 960)
+    spread_bps = np.where(regular, SPREAD_BPS_REGULAR, SPREAD_BPS_EXTENDED)
+    half = np.maximum(0.005, mid * spread_bps / 2e4 * rng.uniform(0.6, 1.6, count))
+    bid = np.floor((mid - half) * 100) / 100
+    ask = np.maximum(np.ceil((mid + half) * 100) / 100, bid + 0.01)
+    lots = rng.lognormal(1.2, 0.8, (2, count)).round().clip(1, None) * 100
+    return pd.DataFrame(
+        {
+            "symbol": symbol,
+            "sip_time": _within_minute(rng, bars.bar_time, QUOTES_PER_MINUTE),
+            "bid_price": bid.round(2),
+            "bid_size": lots[0],
+            "ask_price": ask.round(2),
+            "ask_size": lots[1],
+        }
+    )
+
+
+def session_trades(symbol: str, day: date) -> pd.DataFrame:
+    """SYNTHETIC trades for one symbol-day that reproduce its bars exactly.
+
+    Every traded minute has between 2 and 6 trades: the first at the bar's open, the last at its
+    close, one each at its high and low when they differ, the rest inside [low, high]; their
+    sizes add up to the bar's volume.
+    """
+    bars = session_bars(symbol, day).reset_index(drop=True)
+    rng = _rng(symbol, day.isoformat(), "trades")
+    per_bar = 6
+    prices = np.column_stack(
+        [
+            bars.open,
+            bars.high,
+            bars.low,
+            bars.low + rng.random(len(bars)) * (bars.high - bars.low),
+            bars.low + rng.random(len(bars)) * (bars.high - bars.low),
+            bars.close,
+        ]
+    ).round(2)
+    weights = rng.random((len(bars), per_bar)) + 0.05
+    sizes = np.floor(weights / weights.sum(axis=1, keepdims=True) * bars.volume.to_numpy()[:, None])
+    sizes[:, -1] += bars.volume.to_numpy() - sizes.sum(axis=1)
+    trades = pd.DataFrame(
+        {
+            "symbol": symbol,
+            "sip_time": _within_minute(rng, bars.bar_time, per_bar),
+            "price": prices.ravel(),
+            "size": sizes.ravel(),
+        }
+    )
+    return trades[trades["size"] > 0].reset_index(drop=True)
+
+
+def demo_ticks(kind: str, windows: pd.DataFrame) -> pd.DataFrame:
+    """SYNTHETIC trades or quotes for every known symbol-day the windows touch (whole days)."""
+    make = {"trades": session_trades, "quotes": session_quotes}[kind]
+    symbol_days = sorted(
+        {
+            (row.symbol, day)
+            for row in windows.itertuples(index=False)
+            if row.symbol in UNIVERSE
+            for day in local_days(row.start_time, row.end_time)
+        }
+    )
+    frames = [make(symbol, day) for symbol, day in symbol_days]
+    frames = [frame for frame in frames if not frame.empty]
+    return pd.concat(frames, ignore_index=True) if frames else make("AAPL", date(2020, 1, 4))

@@ -48,6 +48,24 @@ class DataRequirements:
     needs_trades: bool = False
     needs_quotes: bool = False
 
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The data kinds to load: bars always, trades and quotes when needed."""
+        wanted = {
+            "bars",
+            "trades" if self.needs_trades else "bars",
+            "quotes" if self.needs_quotes else "bars",
+        }
+        return frozenset(wanted)
+
+    def __or__(self, other: DataRequirements) -> DataRequirements:
+        """What two calculations need together: the longer lookback and every data kind."""
+        return DataRequirements(
+            max(self.lookback_minutes, other.lookback_minutes),
+            self.needs_trades or other.needs_trades,
+            self.needs_quotes or other.needs_quotes,
+        )
+
 
 class CalculationAdapter(ABC):
     """The seed's per-entry calculation interface.
@@ -78,6 +96,28 @@ class CalculationAdapter(ABC):
     @abstractmethod
     def get_signal_at_time(self, entry_time: datetime) -> StandardSignal | None:
         """The signal at ``entry_time``, or None when there is no data to call."""
+
+
+class BarsAdapter(CalculationAdapter):
+    """A CalculationAdapter over 1-minute bars with the run's lookback (the common case).
+
+    ``config["lookback_minutes"]`` (default 120) sets the lookback; ``bars_before(entry)``
+    returns the fed bars with ``entry - lookback <= bar_time < entry``, oldest first.
+    """
+
+    def get_data_requirements(self) -> DataRequirements:
+        return DataRequirements(lookback_minutes=int(self.config.get("lookback_minutes", 120)))
+
+    def initialize(self) -> None:
+        self.bars = pd.DataFrame(columns=["bar_time", "open", "high", "low", "close", "volume"])
+
+    def feed_historical_data(self, bars: pd.DataFrame) -> None:
+        self.bars = bars.sort_values("bar_time").reset_index(drop=True)
+
+    def bars_before(self, entry_time: datetime) -> pd.DataFrame:
+        entry = pd.Timestamp(entry_time)
+        lookback = pd.Timedelta(minutes=self.get_data_requirements().lookback_minutes)
+        return self.bars[(self.bars.bar_time >= entry - lookback) & (self.bars.bar_time < entry)]
 
 
 class BacktestPlugin:

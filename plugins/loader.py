@@ -107,8 +107,10 @@ def _check_metadata(folder: Path, plugin: type[BacktestPlugin]) -> None:
         )
     if plugin.storage_table != f"bt_{name}":
         raise PluginError(f"{where} sets storage_table '{plugin.storage_table}': use 'bt_{name}'.")
-    if not (isinstance(plugin.adapter_class, type) and issubclass(plugin.adapter_class,
-                                                                  CalculationAdapter)):
+    if not (
+        isinstance(plugin.adapter_class, type)
+        and issubclass(plugin.adapter_class, CalculationAdapter)
+    ):
         raise PluginError(f"{where}: adapter_class must be a CalculationAdapter subclass.")
     if plugin.adapter_class.__name__ != plugin.adapter_name:
         raise PluginError(
@@ -130,9 +132,16 @@ def _check_metadata(folder: Path, plugin: type[BacktestPlugin]) -> None:
 def _signal_model_columns(folder: Path, name: str) -> list[str] | None:
     model = f"sig_{name}__signals"
     for properties in sorted((folder / "models").glob("*.yml")):
-        for entry in (yaml.safe_load(properties.read_text()) or {}).get("models", []):
-            if entry.get("name") == model:
-                return [column["name"] for column in entry.get("columns", [])]
+        try:
+            entries = (yaml.safe_load(properties.read_text()) or {}).get("models", [])
+            for entry in entries:
+                if entry.get("name") == model:
+                    return [column["name"] for column in entry.get("columns", [])]
+        except (yaml.YAMLError, AttributeError, TypeError, KeyError) as error:
+            raise PluginError(
+                f"{properties} is not valid dbt YAML ({type(error).__name__}): "
+                "check its indentation and that every column is a mapping with a name."
+            ) from None
     return None
 
 
@@ -163,7 +172,8 @@ def _check_models(folder: Path, plugin: type[BacktestPlugin]) -> None:
 def plugin_folders() -> list[Path]:
     """Folders holding a plugin.py: plugins/* and every folder in BACKTEST_PLUGIN_DIRS."""
     roots = [PLUGINS_DIR] + [
-        Path(entry) for entry in os.environ.get("BACKTEST_PLUGIN_DIRS", "").split(os.pathsep)
+        Path(entry)
+        for entry in os.environ.get("BACKTEST_PLUGIN_DIRS", "").split(os.pathsep)
         if entry
     ]
     return [path.parent for root in roots for path in sorted(root.glob("*/plugin.py"))]
@@ -210,6 +220,16 @@ def plugin_infos(settings: dict[str, dict] | None = None) -> list[PluginInfo]:
         )
         for name, plugin in plugins.items()
     ]
+
+
+def combined_requirements(settings: dict[str, dict]) -> DataRequirements:
+    """What the enabled plugins of ``settings`` need together (the engine plans loads with it)."""
+    plugins = load_all_plugins()
+    needs = DataRequirements(lookback_minutes=1)
+    for name, entry in settings.items():
+        if entry.get("enabled"):
+            needs = needs | plugins[name].data_requirements()
+    return needs
 
 
 def plugin_settings(selection: str = "all") -> dict[str, dict]:

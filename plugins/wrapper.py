@@ -72,13 +72,28 @@ def _problem(signal: object, entry_time: pd.Timestamp) -> str | None:
 
 def _signal_row(plugin: BacktestPlugin, request, bars: pd.DataFrame, points: float) -> dict:
     entry_time = pd.Timestamp(request.entry_time)
-    row = {"uid": request.uid, "calculation": plugin.name, "signal_time": entry_time,
-           "direction": None, "strength": None, "confidence": None, "points": points,
-           "metadata": None, "status": "failed", "error": None}
+    row = {
+        "uid": request.uid,
+        "calculation": plugin.name,
+        "signal_time": entry_time,
+        "direction": None,
+        "strength": None,
+        "confidence": None,
+        "points": points,
+        "metadata": None,
+        "status": "failed",
+        "error": None,
+    }
     adapter = plugin.create_adapter()
-    cache = {"symbol": request.symbol, "data_start": bars.bar_time.min() if len(bars) else None,
-             "data_end": bars.bar_time.max() if len(bars) else None, "entry_time": entry_time,
-             "1min_bars": bars, "trades": None, "quotes": None}
+    cache = {
+        "symbol": request.symbol,
+        "data_start": bars.bar_time.min() if len(bars) else None,
+        "data_end": bars.bar_time.max() if len(bars) else None,
+        "entry_time": entry_time,
+        "1min_bars": bars,
+        "trades": None,
+        "quotes": None,
+    }
 
     def compute():
         adapter.set_data_cache(cache)
@@ -95,13 +110,19 @@ def _signal_row(plugin: BacktestPlugin, request, bars: pd.DataFrame, points: flo
     problem = _problem(signal, entry_time)
     if problem:
         return {**row, "error": f"invalid signal: {problem}"}
-    return {**row, "direction": str(signal.direction), "strength": float(signal.strength),
-            "confidence": float(signal.confidence), "metadata": json.dumps(signal.metadata),
-            "status": "ok"}
+    return {
+        **row,
+        "direction": str(signal.direction),
+        "strength": float(signal.strength),
+        "confidence": float(signal.confidence),
+        "metadata": json.dumps(signal.metadata),
+        "status": "ok",
+    }
 
 
-def run_adapters(settings: dict[str, dict], requests: pd.DataFrame,
-                 bars: pd.DataFrame) -> pd.DataFrame:
+def run_adapters(
+    settings: dict[str, dict], requests: pd.DataFrame, bars: pd.DataFrame
+) -> pd.DataFrame:
     """Signals of every enabled ``runs = "adapter"`` plugin for every request (standard columns).
 
     Args:
@@ -109,19 +130,31 @@ def run_adapters(settings: dict[str, dict], requests: pd.DataFrame,
         requests: Pending requests (uid, symbol, entry_time).
         bars: ``int_lookback_bars_selected`` rows (uid, bar_time, OHLCV) of those requests.
     """
-    names = [name for name, entry in settings.items()
-             if entry.get("enabled", True) and entry.get("runs") == "adapter"]
+    names = [
+        name
+        for name, entry in settings.items()
+        if entry.get("enabled", True) and entry.get("runs") == "adapter"
+    ]
     rows = []
     if names:
         plugins = load_all_plugins()
-        bars_by_uid = {uid: group[BAR_COLUMNS].reset_index(drop=True)
-                       for uid, group in bars.groupby("uid")}
+        bars_by_uid = {
+            uid: group[BAR_COLUMNS].reset_index(drop=True) for uid, group in bars.groupby("uid")
+        }
         empty = pd.DataFrame(columns=BAR_COLUMNS)
         for name in names:
             plugin = plugins[name]()
             points = float(settings[name].get("points", plugin.points))
-            rows += [_signal_row(plugin, request, bars_by_uid.get(request.uid, empty), points)
-                     for request in requests.itertuples(index=False)]
+            rows += [
+                _signal_row(plugin, request, bars_by_uid.get(request.uid, empty), points)
+                for request in requests.itertuples(index=False)
+            ]
     signals = pd.DataFrame(rows, columns=STANDARD_SIGNAL_COLUMNS)
-    return signals.astype({"strength": "float64", "confidence": "float64", "points": "float64",
-                           "signal_time": "datetime64[us]"})
+    return signals.astype(
+        {
+            "strength": "float64",
+            "confidence": "float64",
+            "points": "float64",
+            "signal_time": "datetime64[us]",
+        }
+    )

@@ -240,7 +240,9 @@ def schema_script(files: list[Path] | None = None) -> str:
     for path in files or ddl_files():
         specs = parse_ddl(path)
         shown = path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
-        security = "".join(f"alter table {spec.name} enable row level security;\n" for spec in specs)
+        security = "".join(
+            f"alter table {spec.name} enable row level security;\n" for spec in specs
+        )
         parts.append(f"-- {shown}\n{path.read_text().strip()}\n\n{security}")
     return "\n".join(parts)
 

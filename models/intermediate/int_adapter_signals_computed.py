@@ -11,8 +11,11 @@ def model(dbt, session):
     dbt.config(materialized="table")
     settings_json = dbt.config.get("backtest_plugins_json")  # dbt only sees top-level calls
     settings = json.loads(settings_json or "{}")
-    wanted = [name for name, entry in settings.items()
-              if entry.get("enabled", True) and entry.get("runs") == "adapter"]
+    wanted = [
+        name
+        for name, entry in settings.items()
+        if entry.get("enabled", True) and entry.get("runs") == "adapter"
+    ]
     requests = dbt.ref("int_requests_pending")
     bars = dbt.ref("int_lookback_bars_selected")
     from plugins.wrapper import run_adapters

@@ -12,7 +12,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from plugins.base import CalculationAdapter, DataRequirements, SignalDirection, StandardSignal
+from plugins.base import BarsAdapter, SignalDirection, StandardSignal
 
 FAST_SPAN, SLOW_SPAN = 9, 21
 FULL_STRENGTH_SPREAD_PCT = 0.20
@@ -36,25 +36,12 @@ def ema_readings(closes: pd.Series, bar_times: pd.Series) -> pd.DataFrame:
     )
 
 
-class M1EmaAdapter(CalculationAdapter):
+class M1EmaAdapter(BarsAdapter):
     """Per-entry m1_ema, fed with the real bars strictly before the entry."""
 
-    def get_data_requirements(self) -> DataRequirements:
-        return DataRequirements(lookback_minutes=int(self.config.get("lookback_minutes", 120)))
-
-    def initialize(self) -> None:
-        self.bars = pd.DataFrame(columns=["bar_time", "close"])
-
-    def feed_historical_data(self, bars: pd.DataFrame) -> None:
-        self.bars = bars.sort_values("bar_time").reset_index(drop=True)
-
     def get_signal_at_time(self, entry_time: datetime) -> StandardSignal | None:
+        bars = self.bars_before(entry_time)
         lookback = self.get_data_requirements().lookback_minutes
-        entry = pd.Timestamp(entry_time)
-        seen = (self.bars.bar_time >= entry - pd.Timedelta(minutes=lookback)) & (
-            self.bars.bar_time < entry
-        )
-        bars = self.bars[seen]
         if bars.empty:
             return None
         readings = ema_readings(bars.close.astype(float), bars.bar_time)

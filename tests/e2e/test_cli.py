@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from backtest.cli import main
+from plugins.loader import plugin_settings
 
 SINGLE = ["--symbol", "AAPL", "--entry-time", "2024-06-27 13:35:00", "--direction", "LONG"]
 
@@ -35,7 +36,8 @@ def test_single_request_writes_one_json_object(db, tmp_path, capsys):
         "participating_calculations",
         "total_calculations",
     }
-    assert [signal["calculation"] for signal in result["signals"]] == ["m1_ema"]
+    enabled = sorted(name for name, entry in plugin_settings().items() if entry["enabled"])
+    assert [signal["calculation"] for signal in result["signals"]] == enabled
     assert result["forward"]["entry_price"] > 0
     shown = capsys.readouterr().out
     assert "AAPL.062724.1335.L" in shown and f"Warehouse: {db}" in shown
@@ -180,11 +182,16 @@ def test_analysts_plain_dbt_build_from_the_root_changes_nothing(db, tmp_path):
     con = duckdb.connect(db, read_only=True)
     before = con.sql("select uid, updated_at from bt_index").fetchall()
     con.close()
-    environment = {**os.environ, "BACKTEST_DB": db,
-                   "DBT_TARGET_PATH": str(tmp_path / "target"), "DBT_LOG_PATH": str(tmp_path)}
+    environment = {
+        **os.environ,
+        "BACKTEST_DB": db,
+        "DBT_TARGET_PATH": str(tmp_path / "target"),
+        "DBT_LOG_PATH": str(tmp_path),
+    }
     dbt = str(Path(sys.executable).parent / "dbt")
-    built = subprocess.run([dbt, "build"], cwd=PROJECT_ROOT, env=environment,
-                           capture_output=True, text=True)
+    built = subprocess.run(
+        [dbt, "build"], cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True
+    )
     assert built.returncode == 0, built.stdout[-2000:]
     con = duckdb.connect(db, read_only=True)
     assert con.sql("select uid, updated_at from bt_index").fetchall() == before

@@ -41,7 +41,7 @@ def signals_after_build(folder, bars: pd.DataFrame) -> pd.DataFrame:
         select request.entry_time, signal.direction, signal.strength, signal.confidence,
                signal.metadata::varchar as metadata
         from bt_signals as signal inner join bt_index as request using (uid)
-        order by request.entry_time""").df()
+        order by request.entry_time, signal.calculation""").df()
     con.close()
     return signals.set_index("entry_time")
 

@@ -8,7 +8,10 @@ import duckdb
 import pytest
 
 from backtest.errors import BacktestError
+from plugins.loader import plugin_settings
 from tests.fixtures import requests_frame
+
+ENABLED = [name for name, entry in plugin_settings().items() if entry["enabled"]]
 
 
 def query(settings, sql: str) -> list[tuple]:
@@ -33,10 +36,12 @@ def test_every_request_gets_75_bars_and_one_row_per_table(run, settings):
     assert table_counts(settings) == {
         "bt_index": 2,
         "bt_bars": 150,
-        "bt_signals": 2,
+        "bt_signals": 2 * len(ENABLED),
         "bt_aggregated": 2,
         "bt_m1_ema": 2,
     }
+    for name in ENABLED:
+        assert query(settings, f"select count(*) from bt_{name}") == [(2,)], name
     offsets = query(
         settings,
         "select uid, min(bar_offset), max(bar_offset), count(*) "
@@ -59,7 +64,7 @@ def test_request_without_data_is_listed_as_no_data(run, settings):
         "select pnl, entry_price, participating_calculations, "
         "total_calculations from bt_aggregated",
     )
-    assert aggregated == [(None, None, 0, 1), (None, None, 0, 1)]
+    assert aggregated == [(None, None, 0, len(ENABLED))] * 2
     assert query(settings, "select count(*) from bt_bars where not is_filled") == [(0,)]
     signals = query(settings, "select distinct status from bt_signals")
     assert signals == [("no_data",)]

@@ -34,16 +34,18 @@ def results(settings) -> dict[str, dict]:
     return frames
 
 
-def test_failures_stay_with_their_entries(with_flaky_plugin, run, settings, tmp_path,
-                                          monkeypatch):
+def test_failures_stay_with_their_entries(with_flaky_plugin, run, settings, tmp_path, monkeypatch):
     run(REQUESTS, calculation="m1_ema,flaky_adapter")
     with_flaky = results(settings)
     signals = with_flaky["signals"].set_index(["uid", "calculation"])
     flaky = signals.xs("flaky_adapter", level="calculation")
     assert flaky.status.to_dict() == {
-        "AAPL.062724.1500.L": "ok", "MSFT.062724.1500.S": "failed",
-        "NVDA.062724.1500.L": "failed", "SPY.062724.1500.S": "no_data",
-        "TSLA.062724.1500.L": "failed"}
+        "AAPL.062724.1500.L": "ok",
+        "MSFT.062724.1500.S": "failed",
+        "NVDA.062724.1500.L": "failed",
+        "SPY.062724.1500.S": "no_data",
+        "TSLA.062724.1500.L": "failed",
+    }
     assert "RuntimeError: division by zero" in flaky.error["MSFT.062724.1500.S"]
     assert "AdapterTimeout: no answer within 0.5 s" in flaky.error["TSLA.062724.1500.L"]
     assert "returned dict, not a StandardSignal" in flaky.error["NVDA.062724.1500.L"]
@@ -55,8 +57,12 @@ def test_failures_stay_with_their_entries(with_flaky_plugin, run, settings, tmp_
     aggregated = with_flaky["aggregated"].set_index("uid")
     assert (aggregated.total_calculations == 2).all()
     assert aggregated.participating_calculations.to_dict() == {
-        "AAPL.062724.1500.L": 2, "MSFT.062724.1500.S": 1, "NVDA.062724.1500.L": 1,
-        "SPY.062724.1500.S": 1, "TSLA.062724.1500.L": 1}
+        "AAPL.062724.1500.L": 2,
+        "MSFT.062724.1500.S": 1,
+        "NVDA.062724.1500.L": 1,
+        "SPY.062724.1500.S": 1,
+        "TSLA.062724.1500.L": 1,
+    }
 
     monkeypatch.setenv("BACKTEST_DB", str(tmp_path / "alone.duckdb"))
     from backtest.config import Settings

@@ -27,6 +27,11 @@ class FlakyAdapter(CalculationAdapter):
             return {"direction": "UP"}
         if symbol == "SPY":
             return None
-        return StandardSignal(name="flaky_adapter", timestamp=entry_time,
-                              direction=SignalDirection.BEARISH, strength=40.0, confidence=55.0,
-                              metadata={"bars_seen": len(self.bars)})
+        return StandardSignal(
+            name="flaky_adapter",
+            timestamp=entry_time,
+            direction=SignalDirection.BEARISH,
+            strength=40.0,
+            confidence=55.0,
+            metadata={"bars_seen": len(self.bars)},
+        )

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from flaky_adapter.adapter import FlakyAdapter
-
 from plugins.base import BacktestPlugin
 
 

@@ -1,0 +1,286 @@
+"""One export: stage what changed in the warehouse, deliver it batch by batch, record it.
+
+The order is fixed by the foreign keys: deletions child tables first, then upserts parent
+tables first (``bt_index`` before everything that references it). A batch is recorded as
+delivered only after the target committed it, so after any failure the state holds exactly
+the delivered rows and the next export sends the rest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from backtest.errors import BacktestError
+from backtest.export.schema import (
+    CORE_DDL,
+    WAREHOUSE_SCHEMA,
+    TableSpec,
+    check_against_warehouse,
+    load_table_specs,
+    warehouse_columns,
+)
+from backtest.export.state import Changes, ExportState
+from backtest.export.target import DeliveryError, ExportTarget, Transport
+from backtest.warehouse import connect
+
+
+@dataclass(frozen=True)
+class BatchDone:
+    """Progress: one batch committed at the target and recorded in the warehouse."""
+
+    table: str
+    operation: str
+    batch: int
+    rows: int
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class TableReport:
+    """What one export did to one table."""
+
+    table: str
+    upserted: int = 0
+    deleted: int = 0
+    held_back: int = 0
+    batches: int = 0
+    skipped: str | None = None
+
+    @property
+    def changed(self) -> int:
+        return self.upserted + self.deleted
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """What one export did."""
+
+    target: str
+    transport: str
+    tables: list[TableReport]
+    seconds: float
+    created_tables: list[str] = field(default_factory=list)
+
+    @property
+    def upserted(self) -> int:
+        return sum(table.upserted for table in self.tables)
+
+    @property
+    def deleted(self) -> int:
+        return sum(table.deleted for table in self.tables)
+
+    @property
+    def changed(self) -> int:
+        return self.upserted + self.deleted
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.changed / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> str:
+        """Lines for the terminal: one per table, then the totals.
+
+        >>> report = ExportReport("postgres://u@h:5432/db", "postgres",
+        ...                       [TableReport("bt_index", upserted=2, batches=1)], 0.5)
+        >>> print(report.summary())
+        bt_index: 2 upserted, 0 deleted in 1 batch
+        Exported 2 changed rows to postgres://u@h:5432/db (postgres) in 0.5 s (4 rows/s).
+        """
+        lines = []
+        for table in self.tables:
+            if table.skipped:
+                lines.append(f"{table.table}: skipped ({table.skipped})")
+                continue
+            batches = f"{table.batches} batch{'es' if table.batches != 1 else ''}"
+            counts = f"{table.upserted:,} upserted, {table.deleted:,} deleted"
+            line = f"{table.table}: {counts} in {batches}"
+            if table.held_back:
+                line += f"; {table.held_back:,} held back until their request is fully built"
+            lines.append(line)
+        if self.created_tables:
+            lines.append(f"Created tables: {', '.join(self.created_tables)}.")
+        lines.append(
+            f"Exported {self.changed:,} changed rows to {self.target} ({self.transport}) in "
+            f"{self.seconds:.1f} s ({self.rows_per_second:,.0f} rows/s)."
+        )
+        return "\n".join(lines)
+
+
+Progress = Callable[[BatchDone], None]
+
+
+def _exported_specs(con, specs: list[TableSpec]) -> tuple[list[TableSpec], list[TableReport]]:
+    """The specs whose marts are built (checked column by column) and reports for the rest."""
+    ready, skipped = [], []
+    for spec in specs:
+        columns = warehouse_columns(con, spec.name)
+        if columns is None:
+            if spec.source == CORE_DDL:
+                raise BacktestError(
+                    f"The warehouse has no {spec.name} table yet: run `backtest run` (or "
+                    "`backtest build`) before exporting."
+                )
+            skipped.append(TableReport(spec.name, skipped="not built in this warehouse"))
+            continue
+        check_against_warehouse(spec, columns)
+        ready.append(spec)
+    declared = {spec.name for spec in specs}
+    built = con.execute(
+        "select table_name from information_schema.tables where table_schema = ? "
+        "and table_name like 'bt\\_%' escape '\\' order by table_name",
+        [WAREHOUSE_SCHEMA],
+    ).fetchall()
+    skipped += [
+        TableReport(name, skipped="no schema.sql declares it")
+        for (name,) in built
+        if name not in declared
+    ]
+    return ready, skipped
+
+
+class _Delivery:
+    """Sends the staged changes of one export and keeps the running counts for messages."""
+
+    def __init__(
+        self,
+        state: ExportState,
+        transport: Transport,
+        rows_per_batch: int,
+        progress: Progress | None,
+    ) -> None:
+        self.state = state
+        self.transport = transport
+        self.rows_per_batch = rows_per_batch
+        self.progress = progress
+        self.upserted: dict[str, int] = {}
+        self.deleted: dict[str, int] = {}
+        self.batches: dict[str, int] = {}
+
+    @property
+    def total_upserted(self) -> int:
+        return sum(self.upserted.values())
+
+    @property
+    def total_deleted(self) -> int:
+        return sum(self.deleted.values())
+
+    @property
+    def delivered(self) -> int:
+        return self.total_upserted + self.total_deleted
+
+    def _batches(self, total: int) -> list[tuple[int, int]]:
+        size = self.rows_per_batch
+        return [(start, min(start + size, total)) for start in range(0, total, size)]
+
+    def _failed(self, error: DeliveryError, spec: TableSpec, operation: str, number: int) -> str:
+        where = f"{operation} batch {number} of {spec.name}"
+        recorded = f"the {self.delivered:,} rows delivered before it are recorded"
+        if error.kind == "lost":
+            return (
+                f"The connection to {self.state.target} was lost during {where} "
+                f"({error.reason}): run `backtest export` again to deliver the rest; {recorded}."
+            )
+        return (
+            f"{self.state.target} rejected {where} ({error.reason}): fix the cause and run "
+            f"`backtest export` again; {recorded} and will not be sent twice."
+        )
+
+    def run(self, spec: TableSpec, operation: str, total: int) -> None:
+        """Deliver ``total`` staged rows of ``spec`` (``upsert`` or ``delete``) batch by batch."""
+        counts = self.upserted if operation == "upsert" else self.deleted
+        counts.setdefault(spec.name, 0)
+        for number, (start, stop) in enumerate(self._batches(total), start=1):
+            try:
+                if operation == "upsert":
+                    self.transport.upsert(spec, self.state.pending_batch(spec, start, stop))
+                else:
+                    self.transport.delete(spec, self.state.vanished_batch(spec, start, stop))
+            except DeliveryError as error:
+                raise BacktestError(self._failed(error, spec, operation, number)) from None
+            if operation == "upsert":
+                self.state.record_delivered(spec, start, stop)
+            else:
+                self.state.record_deleted(spec, start, stop)
+            counts[spec.name] += stop - start
+            self.batches[spec.name] = self.batches.get(spec.name, 0) + 1
+            if self.progress:
+                self.progress(BatchDone(spec.name, operation, number, stop - start, stop, total))
+
+
+def export_tables(
+    db_path: Path,
+    target: ExportTarget,
+    *,
+    full: bool = False,
+    init_schema: bool = False,
+    progress: Progress | None = None,
+    specs: list[TableSpec] | None = None,
+) -> ExportReport:
+    """Export what changed in the warehouse's bt_* tables since the last export to ``target``.
+
+    Args:
+        db_path: The warehouse file.
+        target: Where to export (transport, connection, batch size).
+        full: Send every row again, not only the changed ones (rows stay identical).
+        init_schema: Create missing target tables first (never drops or alters data).
+        progress: Called after every batch that the target committed.
+        specs: The tables to export; default every DDL file's tables.
+
+    Returns:
+        Counts per table and the elapsed time.
+
+    Raises:
+        BacktestError: One sentence naming what failed; the warehouse's results are untouched
+            and the export state records exactly the batches delivered before the failure.
+    """
+    if not Path(db_path).exists():
+        raise BacktestError(f"Warehouse {db_path} does not exist: run `backtest run` first.")
+    started = time.perf_counter()
+    with connect(Path(db_path)) as con:
+        ready, skipped = _exported_specs(con, specs or load_table_specs())
+        transport = target.connect()
+        try:
+            created = transport.prepare(ready, init_schema)
+            state = ExportState(con, target.identity)
+            for spec in ready:
+                state.ensure(spec)
+                if spec.name in created:
+                    state.forget(spec)
+            changes: dict[str, Changes] = {spec.name: state.stage(spec, full) for spec in ready}
+            delivery = _Delivery(state, transport, target.rows_per_batch, progress)
+            run_id = state.start_run(transport.name, full)
+            try:
+                for spec in reversed(ready):
+                    delivery.run(spec, "delete", changes[spec.name].vanished)
+                for spec in ready:
+                    delivery.run(spec, "upsert", changes[spec.name].pending)
+            except BaseException as error:
+                error_text = str(error) or type(error).__name__
+                state.finish_run(
+                    run_id, delivery.total_upserted, delivery.total_deleted, error_text
+                )
+                raise
+            state.finish_run(run_id, delivery.total_upserted, delivery.total_deleted)
+        finally:
+            transport.close()
+    tables = [
+        TableReport(
+            spec.name,
+            upserted=delivery.upserted.get(spec.name, 0),
+            deleted=delivery.deleted.get(spec.name, 0),
+            held_back=changes[spec.name].held_back,
+            batches=delivery.batches.get(spec.name, 0),
+        )
+        for spec in ready
+    ]
+    return ExportReport(
+        target.identity,
+        transport.name,
+        tables + skipped,
+        time.perf_counter() - started,
+        created,
+    )

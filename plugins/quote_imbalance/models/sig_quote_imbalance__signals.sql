@@ -1,0 +1,4 @@
+{{ config(materialized='table', enabled=plugin_enabled('quote_imbalance')) }}
+{{ plugin_signals('quote_imbalance', 'int_quote_imbalance__at_entry', [
+    'size_imbalance', 'mean_spread_bps', 'quotes_used',
+]) }}

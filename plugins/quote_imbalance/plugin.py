@@ -1,0 +1,26 @@
+"""quote_imbalance: bid/ask size imbalance of the NBBO in the minutes before the entry."""
+
+from __future__ import annotations
+
+from plugins.base import BacktestPlugin
+from plugins.quote_imbalance.adapter import QuoteImbalanceAdapter
+
+
+class QuoteImbalancePlugin(BacktestPlugin):
+    name = "quote_imbalance"
+    version = "1.0.0"
+    adapter_name = "QuoteImbalanceAdapter"
+    adapter_class = QuoteImbalanceAdapter
+    storage_table = "bt_quote_imbalance"
+    points = 1.0
+    description = "BULLISH when bids outsize asks in the 5 minutes' quotes, BEARISH if asks do."
+
+    def get_storage_mapping(self) -> dict[str, str]:
+        return {
+            "signal_direction": "direction",
+            "strength": "strength",
+            "confidence": "confidence",
+            "size_imbalance": "metadata.size_imbalance",
+            "mean_spread_bps": "metadata.mean_spread_bps",
+            "quotes_used": "metadata.quotes_used",
+        }

@@ -1,0 +1,254 @@
+"""The Postgres DDL matches the DuckDB marts column by column, with the contract's keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from backtest.config import PROJECT_ROOT
+from backtest.errors import BacktestError
+from backtest.export import export_tables, load_table_specs
+from backtest.export import schema as export_schema
+from backtest.export.schema import check_against_warehouse, parse_ddl
+from plugins.loader import load_all_plugins
+
+T = exp.DataType.Type
+# Written from the contract, independently of backtest/export/schema.py: the DuckDB type of a
+# mart column (as DESCRIBE prints it) and the Postgres type its copy must have.
+EXPECTED_POSTGRES_TYPE = {
+    "VARCHAR": {T.TEXT, T.VARCHAR},
+    "INTEGER": {T.INT},
+    "BIGINT": {T.BIGINT},
+    "DOUBLE": {T.DOUBLE},
+    "BOOLEAN": {T.BOOLEAN},
+    "TIMESTAMP": {T.TIMESTAMPTZ},
+    "JSON": {T.JSONB},
+}
+EXPECTED_CATALOG_TYPE = {
+    "VARCHAR": "text",
+    "INTEGER": "integer",
+    "BIGINT": "bigint",
+    "DOUBLE": "double precision",
+    "BOOLEAN": "boolean",
+    "TIMESTAMP": "timestamp with time zone",
+    "JSON": "jsonb",
+}
+CORE_KEYS = {
+    "bt_index": ("uid",),
+    "bt_bars": ("uid", "bar_offset"),
+    "bt_signals": ("uid", "calculation"),
+    "bt_aggregated": ("uid",),
+}
+DDL_FILES = [
+    PROJECT_ROOT / "backtest" / "export" / "schema.sql",
+    *sorted((PROJECT_ROOT / "plugins").glob("*/schema.sql")),
+]
+
+
+def _ddl_tables() -> dict[str, tuple[Path, exp.Create]]:
+    """Every CREATE TABLE of every DDL file, read with sqlglot (not with the export code)."""
+    tables = {}
+    for path in DDL_FILES:
+        for statement in sqlglot.parse(path.read_text(), read="postgres"):
+            if isinstance(statement, exp.Create) and statement.kind == "TABLE":
+                tables[statement.this.this.name] = (path, statement)
+    return tables
+
+
+def _columns(create: exp.Create) -> list[tuple[str, exp.DataType.Type]]:
+    return [
+        (item.name, item.kind.this)
+        for item in create.this.expressions
+        if isinstance(item, exp.ColumnDef)
+    ]
+
+
+def _primary_key(create: exp.Create) -> tuple[str, ...]:
+    for item in create.this.expressions:
+        if isinstance(item, exp.PrimaryKey):
+            return tuple(ident.name for ident in item.expressions)
+        if isinstance(item, exp.ColumnDef) and any(
+            isinstance(constraint.kind, exp.PrimaryKeyColumnConstraint)
+            for constraint in item.args.get("constraints") or []
+        ):
+            return (item.name,)
+    return ()
+
+
+def _references(create: exp.Create) -> list[tuple[tuple[str, ...], str, tuple[str, ...]]]:
+    found = []
+    for item in create.this.expressions:
+        constraints = item.args.get("constraints") or [] if isinstance(item, exp.ColumnDef) else []
+        for constraint in constraints:
+            if isinstance(constraint.kind, exp.Reference):
+                schema = constraint.kind.this
+                found.append(
+                    ((item.name,), schema.this.name, tuple(i.name for i in schema.expressions))
+                )
+        if isinstance(item, exp.ForeignKey):
+            schema = item.args["reference"].this
+            found.append(
+                (
+                    tuple(i.name for i in item.expressions),
+                    schema.this.name,
+                    tuple(i.name for i in schema.expressions),
+                )
+            )
+    return found
+
+
+def _describe(db_path: Path, table: str) -> list[tuple[str, str]]:
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return [(row[0], row[1]) for row in con.execute(f"describe main.{table}").fetchall()]
+
+
+def test_every_ddl_table_matches_its_duckdb_table_column_by_column(base_warehouse):
+    tables = _ddl_tables()
+    assert set(CORE_KEYS) <= set(tables)
+    for name, (path, create) in tables.items():
+        duck = _describe(base_warehouse, name)
+        ddl = _columns(create)
+        assert [column for column, _ in ddl] == [column for column, _ in duck], (
+            f"{path}: columns of {name} differ from the DuckDB table"
+        )
+        for (column, pg_type), (_, duck_type) in zip(ddl, duck, strict=True):
+            assert pg_type in EXPECTED_POSTGRES_TYPE[duck_type], (
+                f"{name}.{column}: DuckDB {duck_type} but Postgres {pg_type.name} in {path}"
+            )
+
+
+def test_primary_keys_and_foreign_keys_follow_the_contract():
+    tables = _ddl_tables()
+    for name, (_, create) in tables.items():
+        assert _primary_key(create) == CORE_KEYS.get(name, ("uid",)), name
+        references = _references(create)
+        if name == "bt_index":
+            assert references == []
+        else:
+            assert (("uid",), "bt_index", ("uid",)) in references, name
+
+
+def test_every_plugin_ships_the_ddl_of_its_storage_table():
+    tables = _ddl_tables()
+    for name, plugin in load_all_plugins().items():
+        path = PROJECT_ROOT / "plugins" / name / "schema.sql"
+        assert path.is_file(), f"plugin {name} has no schema.sql"
+        assert tables[plugin.storage_table][0] == path
+
+
+def test_specs_put_parents_first_and_include_every_plugin_table():
+    specs = load_table_specs()
+    names = [spec.name for spec in specs]
+    assert names[0] == "bt_index"
+    assert set(names) == set(_ddl_tables())
+    for spec in specs:
+        for reference in spec.references:
+            assert names.index(reference.parent) < names.index(spec.name)
+
+
+def test_a_new_plugin_folder_with_schema_sql_is_discovered(tmp_path, monkeypatch):
+    for plugin in ("zz_second", "aa_first"):
+        folder = tmp_path / plugin
+        folder.mkdir()
+        (folder / "schema.sql").write_text(
+            f"create table if not exists bt_{plugin} (\n"
+            f"    uid text primary key references bt_index (uid),\n    score double precision\n);\n"
+        )
+    monkeypatch.setattr(export_schema, "PLUGINS_DIR", tmp_path)
+    names = [spec.name for spec in load_table_specs()]
+    assert names == [
+        "bt_index",
+        "bt_aggregated",
+        "bt_bars",
+        "bt_signals",
+        "bt_aa_first",
+        "bt_zz_second",
+    ]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "drop table bt_index;",
+        "create table bt_x (uid text primary key);",
+        "create table if not exists bt_x (uid text);",
+        "truncate bt_bars;",
+    ],
+)
+def test_ddl_that_could_lose_data_or_lacks_a_key_is_refused(tmp_path, statement):
+    path = tmp_path / "schema.sql"
+    path.write_text(statement)
+    with pytest.raises(BacktestError, match=r"\.$"):
+        parse_ddl(path)
+
+
+def test_a_ddl_drifting_from_the_dbt_model_is_refused_before_export(tmp_path, base_warehouse):
+    core = (PROJECT_ROOT / "backtest" / "export" / "schema.sql").read_text()
+    drifted = tmp_path / "schema.sql"
+    drifted.write_text(core.replace("bar_time timestamptz", "bar_time text"))
+    spec = next(spec for spec in parse_ddl(drifted) if spec.name == "bt_bars")
+    columns = dict(_describe(base_warehouse, "bt_bars"))
+    with pytest.raises(BacktestError, match="bt_bars.bar_time is TIMESTAMP in the warehouse"):
+        check_against_warehouse(spec, columns)
+    missing = tmp_path / "missing.sql"
+    missing.write_text(core.replace("    is_filled boolean,\n", ""))
+    spec = next(spec for spec in parse_ddl(missing) if spec.name == "bt_bars")
+    with pytest.raises(BacktestError, match="lacks the column"):
+        check_against_warehouse(spec, columns)
+
+
+def test_init_schema_creates_tables_whose_catalog_types_match_duckdb(warehouse, pg, pg_target):
+    report = export_tables(warehouse, pg_target, init_schema=True)
+    assert sorted(report.created_tables) == sorted(_ddl_tables())
+    for name in report.created_tables:
+        catalog = pg.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = 'public' and table_name = %s order by ordinal_position",
+            [name],
+        ).fetchall()
+        duck = _describe(warehouse, name)
+        assert [column for column, _ in catalog] == [column for column, _ in duck]
+        for (column, pg_type), (_, duck_type) in zip(catalog, duck, strict=True):
+            assert pg_type == EXPECTED_CATALOG_TYPE[duck_type], f"{name}.{column}"
+        key = pg.execute(
+            "select array_agg(a.attname order by k.ord) from pg_index i "
+            "cross join unnest(i.indkey) with ordinality as k(attnum, ord) "
+            "join pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum "
+            "where i.indrelid = %s::regclass and i.indisprimary",
+            [name],
+        ).fetchone()[0]
+        assert tuple(key) == CORE_KEYS.get(name, ("uid",))
+        security = pg.execute(
+            "select relrowsecurity from pg_class where oid = %s::regclass", [name]
+        ).fetchone()[0]
+        assert security is True
+
+
+def test_init_schema_again_keeps_every_row(warehouse, pg, pg_target):
+    export_tables(warehouse, pg_target, init_schema=True)
+    before = {
+        name: pg.execute(f"select count(*) from {name}").fetchone()[0] for name in _ddl_tables()
+    }
+    again = export_tables(warehouse, pg_target, init_schema=True, full=True)
+    after = {
+        name: pg.execute(f"select count(*) from {name}").fetchone()[0] for name in _ddl_tables()
+    }
+    assert again.created_tables == []
+    assert after == before
+    assert before["bt_bars"] == 75 * before["bt_index"] > 0
+
+
+def test_export_without_tables_asks_for_init_schema(warehouse, pg_target):
+    with pytest.raises(BacktestError, match=r"does not exist .*--init-schema"):
+        export_tables(warehouse, pg_target)
+
+
+def test_existing_column_of_the_wrong_type_is_reported(warehouse, pg, pg_target):
+    export_tables(warehouse, pg_target, init_schema=True)
+    pg.execute("alter table bt_bars alter column bar_time type timestamp")
+    with pytest.raises(BacktestError, match=r"bt_bars\.bar_time is timestamp .* timestamptz"):
+        export_tables(warehouse, pg_target)
