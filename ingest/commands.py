@@ -35,6 +35,20 @@ def add_source_flags(parser: argparse.ArgumentParser) -> None:
     """The flags that say how to read bar files and how to call Polygon."""
     files = parser.add_argument_group("bar files (--source files)")
     files.add_argument(
+        "--trades",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="trades file symbol,timestamp,price,size (repeatable)",
+    )
+    files.add_argument(
+        "--quotes",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="quotes file symbol,timestamp,bid_price,bid_size,ask_price,ask_size (repeatable)",
+    )
+    files.add_argument(
         "--bars-layout",
         choices=LAYOUTS,
         default="auto",
@@ -108,7 +122,12 @@ def source_options(args: argparse.Namespace) -> SourceOptions:
         symbol=args.bars_symbol,
         symbol_pattern=args.bars_symbol_pattern,
     )
-    options = SourceOptions(files=files, polygon=PolygonOptions(adjusted=not args.raw), kinds=kinds)
+    options = SourceOptions(
+        files=files,
+        polygon=PolygonOptions(adjusted=not args.raw),
+        kinds=kinds,
+        tick_files={"trades": tuple(args.trades), "quotes": tuple(args.quotes)},
+    )
     source = getattr(args, "source", None)
     if source == "files":
         expand_paths(args.bars)

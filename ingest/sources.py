@@ -24,6 +24,7 @@ from ingest.files import FileOptions
 from ingest.load import LoadReport, load_bars, replace_ticks
 from ingest.planning import KINDS, merge_ranges, plan_windows, signal_ranges, split_by_day
 from ingest.polygon import PolygonOptions, ingest_polygon, resolve_api_key
+from ingest.tick_files import read_tick_files
 
 SOURCES = ("demo", "files", "polygon")
 BATCH_SOURCES = ("demo", "files")
@@ -43,6 +44,8 @@ class SourceOptions:
     files: FileOptions = field(default_factory=FileOptions)
     polygon: PolygonOptions = field(default_factory=PolygonOptions)
     kinds: frozenset[str] = frozenset({"bars"})
+    tick_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """For the files source: ``{"trades": paths, "quotes": paths}`` (see ingest.tick_files)."""
 
 
 @dataclass(frozen=True)
@@ -167,10 +170,13 @@ def ingest_batch(
         if source == "demo":
             for kind in kinds[1:]:
                 ticks[kind] = _load_demo_ticks(con, requests, kind)
+        if source == "files":
+            for kind, paths in options.tick_files.items():
+                ticks[kind] = _load_tick_files(con, kind, paths)
         con.commit()
-    skipped = [kind for kind in kinds if kind != "bars" and source == "files"]
-    notes = (f"No {' or '.join(skipped)} were loaded: bar files hold bars only.",)
-    return requests, IngestReport.of(load, label, notes=notes if skipped else (), **ticks)
+    skipped = [kind for kind in kinds[1:] if source == "files" and not ticks[kind]]
+    notes = tuple(f"No {kind} were loaded: give them with --{kind} PATH." for kind in skipped)
+    return requests, IngestReport.of(load, label, notes=notes, **ticks)
 
 
 def _load_demo_ticks(con: duckdb.DuckDBPyConnection, requests: pd.DataFrame, kind: str) -> int:
@@ -180,6 +186,14 @@ def _load_demo_ticks(con: duckdb.DuckDBPyConnection, requests: pd.DataFrame, kin
     ranges = days.assign(start_time=days.day_start, end_time=days.day_end)
     windows = merge_ranges(ranges)
     return replace_ticks(con, kind, demo.demo_ticks(kind, windows), ranges, demo.DATA_SOURCE)
+
+
+def _load_tick_files(con: duckdb.DuckDBPyConnection, kind: str, paths: Sequence[str]) -> int:
+    """Trades or quotes files, replacing the stored ticks over the spans they cover."""
+    if not paths:
+        return 0
+    ticks, spans = read_tick_files(kind, paths)
+    return replace_ticks(con, kind, ticks, spans, "files")
 
 
 def _origin(bars: pd.DataFrame, label: str) -> str:

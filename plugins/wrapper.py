@@ -70,7 +70,30 @@ def _problem(signal: object, entry_time: pd.Timestamp) -> str | None:
     return None
 
 
-def _signal_row(plugin: BacktestPlugin, request, bars: pd.DataFrame, points: float) -> dict:
+def _ticks_before(
+    ticks: dict[str, pd.DataFrame] | None,
+    symbol: str,
+    time_column: str,
+    entry_time: pd.Timestamp,
+    minutes: int,
+) -> pd.DataFrame | None:
+    """The symbol's trades or quotes with ``entry - minutes <= time < entry`` (None if unloaded)."""
+    if ticks is None:
+        return None
+    frame = ticks.get(symbol)
+    if frame is None:
+        return pd.DataFrame(columns=[time_column])
+    times = frame[time_column]
+    return frame[(times >= entry_time - pd.Timedelta(minutes=minutes)) & (times < entry_time)]
+
+
+def _signal_row(
+    plugin: BacktestPlugin,
+    request,
+    bars: pd.DataFrame,
+    points: float,
+    ticks: dict[str, dict[str, pd.DataFrame] | None],
+) -> dict:
     entry_time = pd.Timestamp(request.entry_time)
     row = {
         "uid": request.uid,
@@ -85,14 +108,15 @@ def _signal_row(plugin: BacktestPlugin, request, bars: pd.DataFrame, points: flo
         "error": None,
     }
     adapter = plugin.create_adapter()
+    minutes = adapter.get_data_requirements().lookback_minutes
     cache = {
         "symbol": request.symbol,
         "data_start": bars.bar_time.min() if len(bars) else None,
         "data_end": bars.bar_time.max() if len(bars) else None,
         "entry_time": entry_time,
         "1min_bars": bars,
-        "trades": None,
-        "quotes": None,
+        "trades": _ticks_before(ticks["trades"], request.symbol, "trade_time", entry_time, minutes),
+        "quotes": _ticks_before(ticks["quotes"], request.symbol, "quote_time", entry_time, minutes),
     }
 
     def compute():
@@ -121,7 +145,11 @@ def _signal_row(plugin: BacktestPlugin, request, bars: pd.DataFrame, points: flo
 
 
 def run_adapters(
-    settings: dict[str, dict], requests: pd.DataFrame, bars: pd.DataFrame
+    settings: dict[str, dict],
+    requests: pd.DataFrame,
+    bars: pd.DataFrame,
+    trades: pd.DataFrame | None = None,
+    quotes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Signals of every enabled ``runs = "adapter"`` plugin for every request (standard columns).
 
@@ -129,6 +157,8 @@ def run_adapters(
         settings: ``vars.backtest_plugins`` of the build (enabled, points, runs per plugin).
         requests: Pending requests (uid, symbol, entry_time).
         bars: ``int_lookback_bars_selected`` rows (uid, bar_time, OHLCV) of those requests.
+        trades: ``stg_raw__trades`` rows of their symbols, when an adapter needs trades.
+        quotes: ``stg_raw__quotes`` rows of their symbols, when an adapter needs quotes.
     """
     names = [
         name
@@ -142,11 +172,15 @@ def run_adapters(
             uid: group[BAR_COLUMNS].reset_index(drop=True) for uid, group in bars.groupby("uid")
         }
         empty = pd.DataFrame(columns=BAR_COLUMNS)
+        ticks = {
+            kind: None if frame is None else dict(tuple(frame.groupby("symbol")))
+            for kind, frame in (("trades", trades), ("quotes", quotes))
+        }
         for name in names:
             plugin = plugins[name]()
             points = float(settings[name].get("points", plugin.points))
             rows += [
-                _signal_row(plugin, request, bars_by_uid.get(request.uid, empty), points)
+                _signal_row(plugin, request, bars_by_uid.get(request.uid, empty), points, ticks)
                 for request in requests.itertuples(index=False)
             ]
     signals = pd.DataFrame(rows, columns=STANDARD_SIGNAL_COLUMNS)

@@ -1,7 +1,8 @@
 """Signals of the plugins that exist only as per-entry adapters (runs = "adapter").
 
 The generic wrapper (plugins/wrapper.py) runs each such adapter once per pending request
-inside this build; with none enabled this model is empty and costs nothing.
+inside this build, with the trades and quotes of the requests' symbols when an adapter needs
+them; with none enabled this model is empty and costs nothing.
 """
 
 import json
@@ -18,8 +19,15 @@ def model(dbt, session):
     ]
     requests = dbt.ref("int_requests_pending")
     bars = dbt.ref("int_lookback_bars_selected")
+    from plugins.loader import combined_requirements
     from plugins.wrapper import run_adapters
 
     if not wanted:
         return run_adapters({}, requests.limit(0).df(), bars.limit(0).df())
-    return run_adapters(settings, requests.df(), bars.df())
+    needs = combined_requirements({name: settings[name] for name in wanted})
+    pending = requests.df()
+    symbols = ", ".join("'" + symbol.replace("'", "''") + "'" for symbol in pending.symbol.unique())
+    in_symbols = f"symbol in ({symbols or 'null'})"
+    trades = dbt.ref("stg_raw__trades").filter(in_symbols).df() if needs.needs_trades else None
+    quotes = dbt.ref("stg_raw__quotes").filter(in_symbols).df() if needs.needs_quotes else None
+    return run_adapters(settings, pending, bars.df(), trades, quotes)
