@@ -136,7 +136,8 @@ def source_options(args: argparse.Namespace) -> SourceOptions:
     return options
 
 
-def _add_request_flags(parser: argparse.ArgumentParser) -> None:
+def add_request_flags(parser: argparse.ArgumentParser) -> None:
+    """The request and source flags shared by ``run`` and ``ingest``."""
     one = parser.add_argument_group("one request")
     one.add_argument("--symbol", help="ticker, e.g. AAPL")
     one.add_argument("--entry-time", help='entry minute in UTC, e.g. "2024-06-27 13:35:00"')
@@ -180,7 +181,7 @@ def add_ingest_parsers(commands, add_db: Callable[[argparse.ArgumentParser], Non
         "they need. Polygon data comes through the cache: only what the warehouse lacks is "
         "fetched. Run `backtest build` afterwards to compute results.",
     )
-    _add_request_flags(ingest)
+    add_request_flags(ingest)
     add_source_flags(ingest)
     add_db(ingest)
     cache = commands.add_parser(

@@ -13,15 +13,12 @@ from plugins.base import SignalDirection
 from plugins.m1_ema.adapter import M1EmaAdapter
 from plugins.m1_ema.plugin import M1EmaPlugin
 from tests.fixtures import requests_frame
+from tests.plugin_checks import run_adapter
 from tests.reference import expected_emas
 
 
 def adapter_signal(bars: pd.DataFrame, entry_time: datetime, lookback_minutes: int = 120):
-    adapter = M1EmaPlugin().create_adapter()
-    adapter.initialize()
-    start = pd.Timestamp(entry_time) - pd.Timedelta(minutes=lookback_minutes)
-    adapter.feed_historical_data(bars[(bars.bar_time >= start) & (bars.bar_time < entry_time)])
-    return adapter.get_signal_at_time(entry_time)
+    return run_adapter(M1EmaPlugin, bars, entry_time, lookback_minutes)
 
 
 def test_adapter_matches_pandas_reference():

@@ -16,6 +16,7 @@ from plugins.base import SignalDirection
 from plugins.relative_volume.adapter import RelativeVolumeAdapter
 from plugins.relative_volume.plugin import RelativeVolumePlugin
 from tests.fixtures import requests_frame
+from tests.plugin_checks import run_adapter
 
 LOOKBACK = 120
 
@@ -61,12 +62,7 @@ def expected_volume(bars: pd.DataFrame, entry_time: datetime, lookback: int = LO
 
 
 def adapter_signal(bars: pd.DataFrame, entry_time: datetime, lookback: int = LOOKBACK):
-    adapter = RelativeVolumePlugin().create_adapter()
-    adapter.config["lookback_minutes"] = lookback
-    adapter.initialize()
-    start = pd.Timestamp(entry_time) - pd.Timedelta(minutes=lookback)
-    adapter.feed_historical_data(bars[(bars.bar_time >= start) & (bars.bar_time < entry_time)])
-    return adapter.get_signal_at_time(entry_time)
+    return run_adapter(RelativeVolumePlugin, bars, entry_time, lookback)
 
 
 def close_or_missing(got, expected, label, **tolerance) -> None:

@@ -14,6 +14,7 @@ from plugins.base import SignalDirection
 from plugins.rsi_14.adapter import Rsi14Adapter
 from plugins.rsi_14.plugin import Rsi14Plugin
 from tests.fixtures import requests_frame
+from tests.plugin_checks import run_adapter
 
 LOOKBACK = 120
 
@@ -66,12 +67,7 @@ def expected_rsi(bars: pd.DataFrame, entry_time: datetime, lookback: int = LOOKB
 
 
 def adapter_signal(bars: pd.DataFrame, entry_time: datetime, lookback: int = LOOKBACK):
-    adapter = Rsi14Plugin().create_adapter()
-    adapter.config["lookback_minutes"] = lookback
-    adapter.initialize()
-    start = pd.Timestamp(entry_time) - pd.Timedelta(minutes=lookback)
-    adapter.feed_historical_data(bars[(bars.bar_time >= start) & (bars.bar_time < entry_time)])
-    return adapter.get_signal_at_time(entry_time)
+    return run_adapter(Rsi14Plugin, bars, entry_time, lookback)
 
 
 def assert_matches(got: dict, expected: dict, label: str) -> None:

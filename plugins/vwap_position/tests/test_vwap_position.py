@@ -17,6 +17,7 @@ from plugins.base import SignalDirection
 from plugins.vwap_position.adapter import VwapPositionAdapter, regular_open_time
 from plugins.vwap_position.plugin import VwapPositionPlugin
 from tests.fixtures import requests_frame
+from tests.plugin_checks import run_adapter
 
 NEW_YORK = ZoneInfo("America/New_York")
 LOOKBACK = 120
@@ -64,12 +65,7 @@ def expected_vwap(bars: pd.DataFrame, entry_time: datetime, lookback: int = LOOK
 
 
 def adapter_signal(bars: pd.DataFrame, entry_time: datetime, lookback: int = LOOKBACK):
-    adapter = VwapPositionPlugin().create_adapter()
-    adapter.config["lookback_minutes"] = lookback
-    adapter.initialize()
-    start = pd.Timestamp(entry_time) - pd.Timedelta(minutes=lookback)
-    adapter.feed_historical_data(bars[(bars.bar_time >= start) & (bars.bar_time < entry_time)])
-    return adapter.get_signal_at_time(entry_time)
+    return run_adapter(VwapPositionPlugin, bars, entry_time, lookback)
 
 
 def assert_matches(got: dict, expected: dict, label: str) -> None:
