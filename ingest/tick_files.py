@@ -27,12 +27,15 @@ VALUE_COLUMNS = {
 
 
 def _sip_time(stamps: pd.Series) -> pd.Series:
+    """ISO-8601 text (naive = UTC) or integer Unix nanoseconds, even mixed, to naive UTC ns."""
     if pd.api.types.is_numeric_dtype(stamps):
         return pd.to_datetime(stamps, unit="ns", errors="coerce")
-    parsed = pd.to_datetime(
-        stamps.astype("string").str.strip(), utc=True, errors="coerce", format="ISO8601"
-    )
-    return parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    text = stamps.astype("string").str.strip()
+    is_epoch = text.str.fullmatch(r"\d{12,}").fillna(False).astype(bool)
+    parsed = pd.to_datetime(text.where(~is_epoch), utc=True, errors="coerce", format="ISO8601")
+    parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
+    epochs = pd.to_datetime(text[is_epoch].astype("int64"), unit="ns")
+    return parsed.where(~is_epoch, epochs.reindex(parsed.index))
 
 
 def read_tick_file(kind: str, path: str | Path) -> pd.DataFrame:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
+import pytest
 
+from backtest.errors import BacktestError
 from ingest.demo import session_quotes, session_trades
 from ingest.sources import SourceOptions, ingest_batch
 from tests.ingest.conftest import prepared, query
@@ -35,7 +37,7 @@ def test_demo_trades_and_quotes_load_only_when_asked_and_only_once(settings):
     ]
 
 
-def test_bar_files_say_they_have_no_trades(settings, tmp_path):
+def test_bar_files_without_tick_files_say_which_flag_is_missing(settings, tmp_path):
     bars = tmp_path / "bars.csv"
     bars.write_text(
         "symbol,timestamp,open,high,low,close,volume\nAAPL,2024-06-27T13:59:00Z,1,1,1,1,1\n"
@@ -43,8 +45,48 @@ def test_bar_files_say_they_have_no_trades(settings, tmp_path):
     _, report = ingest_batch(
         settings.db_path, prepared(("AAPL", "2024-06-27 14:00:00", "LONG")), "files", [bars], TICKS
     )
-    assert report.notes == ("No trades or quotes were loaded: bar files hold bars only.",)
-    assert report.summary_lines()[-1] == report.notes[0]
+    assert report.notes == (
+        "No trades were loaded: give them with --trades PATH.",
+        "No quotes were loaded: give them with --quotes PATH.",
+    )
+    assert report.summary_lines()[-2:] == list(report.notes)
     assert pd.Timestamp(query(settings.db_path, "select max(bar_time) from raw.bars_1m")[0][0]) == (
         pd.Timestamp("2024-06-27 13:59")
     )
+
+
+def test_trade_and_quote_files_load_once_and_replace_their_span(settings, tmp_path):
+    bars = tmp_path / "bars.csv"
+    bars.write_text(
+        "symbol,timestamp,open,high,low,close,volume\nAAPL,2024-06-27T13:59:00Z,1,1,1,1,1\n"
+    )
+    trades = tmp_path / "trades.csv"
+    trades.write_text(
+        "symbol,timestamp,price,size\n"
+        "AAPL,2024-06-27T13:59:01.5Z,10.01,100\nAAPL,1719496799000000000,10.02,50\n"
+    )
+    quotes = tmp_path / "quotes.csv.gz"
+    import gzip
+
+    quotes.write_bytes(
+        gzip.compress(
+            b"Symbol,Timestamp,Bid_Price,Bid_Size,Ask_Price,Ask_Size\n"
+            b"aapl,2024-06-27 13:59:02,10.00,300,10.02,200\n"
+        )
+    )
+    options = SourceOptions(
+        kinds=TICKS.kinds, tick_files={"trades": (str(trades),), "quotes": (str(quotes),)}
+    )
+    request = prepared(("AAPL", "2024-06-27 14:00:00", "LONG"))
+    for _ in range(2):
+        _, report = ingest_batch(settings.db_path, request, "files", [bars], options)
+        assert (report.trades, report.quotes, report.notes) == (2, 1, ())
+    assert query(settings.db_path, "select count(*), sum(size) from raw.trades") == [(2, 150.0)]
+    assert query(
+        settings.db_path, "select symbol, bid_price, ask_size, data_source from raw.quotes"
+    ) == [("AAPL", 10.0, 200.0, "files")]
+    broken = tmp_path / "broken.csv"
+    broken.write_text("symbol,timestamp,price\nAAPL,2024-06-27T13:59:01Z,10\n")
+    bad = SourceOptions(kinds=TICKS.kinds, tick_files={"trades": (str(broken),)})
+    with pytest.raises(BacktestError, match="lacks the column\\(s\\) size"):
+        ingest_batch(settings.db_path, request, "files", [bars], bad)
