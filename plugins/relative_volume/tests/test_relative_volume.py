@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 from datetime import date, datetime, timedelta
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,7 +15,7 @@ from plugins.base import SignalDirection
 from plugins.relative_volume.adapter import RelativeVolumeAdapter
 from plugins.relative_volume.plugin import RelativeVolumePlugin
 from tests.fixtures import requests_frame
-from tests.plugin_checks import run_adapter
+from tests.plugin_checks import read_lean_bars, run_adapter, stored_readings
 
 LOOKBACK = 120
 
@@ -157,20 +156,6 @@ def test_adapter_ignores_bars_at_or_after_the_entry():
     assert adapter.get_signal_at_time(entry) == before
 
 
-def stored_readings(db_path) -> pd.DataFrame:
-    con = duckdb.connect(str(db_path), read_only=True)
-    stored = con.sql("""
-        select bt_relative_volume.*, bt_index.symbol, bt_index.entry_time,
-               signals.status as signal_status
-        from bt_relative_volume
-        inner join bt_index using (uid)
-        inner join bt_signals as signals
-            on signals.uid = bt_relative_volume.uid and signals.calculation = 'relative_volume'
-    """).df()
-    con.close()
-    return stored
-
-
 DEMO_ENTRIES = [
     ("AAPL", "2024-06-27 13:40:00", "LONG"),  # the open against a pre-market baseline
     ("TSLA", "2024-06-27 13:36:00", "SHORT"),
@@ -184,7 +169,7 @@ DEMO_ENTRIES = [
 
 def test_dbt_models_match_the_adapter(run, settings):
     run(requests_frame(*DEMO_ENTRIES), calculation="relative_volume")
-    stored = stored_readings(settings.db_path)
+    stored = stored_readings(settings.db_path, "relative_volume")
     assert len(stored) == len(DEMO_ENTRIES)
     for row in stored.itertuples():
         signal = adapter_signal(demo_bars(row.symbol, row.entry_time.date()), row.entry_time)
@@ -212,18 +197,11 @@ LEAN_REQUESTS = [
 ]
 
 
-def read_lean_bars(path) -> pd.DataFrame:
-    """The normalized LEAN CSV (ISO stamps with a New York offset) as naive-UTC bars."""
-    raw = pd.read_csv(path)
-    stamps = pd.to_datetime(raw.timestamp, utc=True).dt.tz_localize(None)
-    return raw.assign(bar_time=stamps).drop(columns="timestamp")
-
-
 def test_real_lean_bars_match_independent_recomputation(shared_data, run, settings):
     path = shared_data / "lean-algoseek" / "lean_minute_trade_bars_normalized.csv"
     run(requests_frame(*LEAN_REQUESTS), source="files", bars=[path], calculation="relative_volume")
     bars = read_lean_bars(path)
-    stored = stored_readings(settings.db_path).set_index("uid")
+    stored = stored_readings(settings.db_path, "relative_volume").set_index("uid")
     assert len(stored) == len(LEAN_REQUESTS)
     for uid, row in stored.iterrows():
         expected = expected_volume(bars[bars.symbol == row.symbol], row.entry_time)

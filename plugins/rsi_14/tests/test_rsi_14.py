@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -14,7 +13,7 @@ from plugins.base import SignalDirection
 from plugins.rsi_14.adapter import Rsi14Adapter
 from plugins.rsi_14.plugin import Rsi14Plugin
 from tests.fixtures import requests_frame
-from tests.plugin_checks import run_adapter
+from tests.plugin_checks import read_lean_bars, run_adapter, stored_readings
 
 LOOKBACK = 120
 
@@ -137,20 +136,6 @@ def test_adapter_ignores_bars_at_or_after_the_entry():
     assert adapter.get_signal_at_time(entry) == before
 
 
-def stored_readings(db_path) -> pd.DataFrame:
-    con = duckdb.connect(str(db_path), read_only=True)
-    stored = con.sql("""
-        select bt_rsi_14.*, bt_index.symbol, bt_index.entry_time,
-               signals.status as signal_status, signals.metadata
-        from bt_rsi_14
-        inner join bt_index using (uid)
-        inner join bt_signals as signals
-            on signals.uid = bt_rsi_14.uid and signals.calculation = 'rsi_14'
-    """).df()
-    con.close()
-    return stored
-
-
 DEMO_ENTRIES = [
     ("AAPL", "2024-06-27 13:40:00", "LONG"),
     ("AAPL", "2024-06-27 15:23:00", "SHORT"),
@@ -164,7 +149,7 @@ DEMO_ENTRIES = [
 
 def test_dbt_models_match_the_adapter(run, settings):
     run(requests_frame(*DEMO_ENTRIES), calculation="rsi_14")
-    stored = stored_readings(settings.db_path)
+    stored = stored_readings(settings.db_path, "rsi_14")
     assert len(stored) == len(DEMO_ENTRIES)
     for row in stored.itertuples():
         day = row.entry_time.date()
@@ -196,13 +181,6 @@ LEAN_REQUESTS = [
 ]
 
 
-def read_lean_bars(path) -> pd.DataFrame:
-    """The normalized LEAN CSV (ISO stamps with a New York offset) as naive-UTC bars."""
-    raw = pd.read_csv(path)
-    stamps = pd.to_datetime(raw.timestamp, utc=True).dt.tz_localize(None)
-    return raw.assign(bar_time=stamps).drop(columns="timestamp")
-
-
 @pytest.mark.parametrize("lookback_hours", [2, 48])
 def test_real_lean_bars_match_independent_recomputation(shared_data, run, settings, lookback_hours):
     path = shared_data / "lean-algoseek" / "lean_minute_trade_bars_normalized.csv"
@@ -214,7 +192,7 @@ def test_real_lean_bars_match_independent_recomputation(shared_data, run, settin
         lookback_hours=lookback_hours,
     )
     bars = read_lean_bars(path)
-    stored = stored_readings(settings.db_path).set_index("uid")
+    stored = stored_readings(settings.db_path, "rsi_14").set_index("uid")
     assert len(stored) == len(LEAN_REQUESTS)
     for uid, row in stored.iterrows():
         expected = expected_rsi(

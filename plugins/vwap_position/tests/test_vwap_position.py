@@ -7,7 +7,6 @@ import json
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,7 +16,7 @@ from plugins.base import SignalDirection
 from plugins.vwap_position.adapter import VwapPositionAdapter, regular_open_time
 from plugins.vwap_position.plugin import VwapPositionPlugin
 from tests.fixtures import requests_frame
-from tests.plugin_checks import run_adapter
+from tests.plugin_checks import read_lean_bars, run_adapter, stored_readings
 
 NEW_YORK = ZoneInfo("America/New_York")
 LOOKBACK = 120
@@ -149,23 +148,9 @@ DEMO_ENTRIES = [
 ]
 
 
-def stored_readings(db_path) -> pd.DataFrame:
-    con = duckdb.connect(str(db_path), read_only=True)
-    stored = con.sql("""
-        select bt_vwap_position.*, bt_index.symbol, bt_index.entry_time,
-               signals.direction, signals.metadata, signals.status as signal_status
-        from bt_vwap_position
-        inner join bt_index using (uid)
-        inner join bt_signals as signals
-            on signals.uid = bt_vwap_position.uid and signals.calculation = 'vwap_position'
-    """).df()
-    con.close()
-    return stored
-
-
 def test_dbt_models_match_the_adapter(run, settings):
     run(requests_frame(*DEMO_ENTRIES), calculation="vwap_position")
-    stored = stored_readings(settings.db_path)
+    stored = stored_readings(settings.db_path, "vwap_position")
     assert len(stored) == len(DEMO_ENTRIES)
     for row in stored.itertuples():
         day = row.entry_time.date()
@@ -201,18 +186,11 @@ LEAN_REQUESTS = [
 ]
 
 
-def read_lean_bars(path) -> pd.DataFrame:
-    """The normalized LEAN CSV (ISO stamps with a New York offset) as naive-UTC bars."""
-    raw = pd.read_csv(path)
-    stamps = pd.to_datetime(raw.timestamp, utc=True).dt.tz_localize(None)
-    return raw.assign(bar_time=stamps).drop(columns="timestamp")
-
-
 def test_real_lean_bars_match_independent_recomputation(shared_data, run, settings):
     path = shared_data / "lean-algoseek" / "lean_minute_trade_bars_normalized.csv"
     run(requests_frame(*LEAN_REQUESTS), source="files", bars=[path], calculation="vwap_position")
     bars = read_lean_bars(path)
-    stored = stored_readings(settings.db_path).set_index("uid")
+    stored = stored_readings(settings.db_path, "vwap_position").set_index("uid")
     assert len(stored) == len(LEAN_REQUESTS)
     statuses = []
     for uid, row in stored.iterrows():
