@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import duckdb
 import pandas as pd
@@ -46,3 +47,39 @@ def read_lean_bars(path) -> pd.DataFrame:
     raw = pd.read_csv(path)
     stamps = pd.to_datetime(raw.timestamp, utc=True).dt.tz_localize(None)
     return raw.assign(bar_time=stamps).drop(columns="timestamp")
+
+
+def demo_bars_around(symbol: str, entry_time: pd.Timestamp) -> pd.DataFrame:
+    """The synthetic demo bars of the entry's day and the day before (a lookback may cross)."""
+    from ingest.demo import session_bars
+
+    day = entry_time.date()
+    return pd.concat(
+        [session_bars(symbol, day - timedelta(days=1)), session_bars(symbol, day)],
+        ignore_index=True,
+    )
+
+
+def assert_models_match_adapter(
+    stored: pd.DataFrame,
+    adapter_signal: Callable[[pd.DataFrame, datetime], StandardSignal | None],
+    assert_matches: Callable[[dict, dict, str], None],
+    also: Callable[[object, StandardSignal], None] | None = None,
+) -> None:
+    """Every stored reading (``stored_readings``) equals the adapter's on the same demo bars.
+
+    ``assert_matches(stored, expected, label)`` compares one reading; ``also(row, signal)``
+    adds a plugin's own checks. Both no_data and ok readings must occur.
+    """
+    for row in stored.itertuples():
+        signal = adapter_signal(demo_bars_around(row.symbol, row.entry_time), row.entry_time)
+        assert row.status == row.signal_status, row.uid
+        if signal is None:
+            assert row.status == "no_data" and pd.isna(row.signal_direction), row.uid
+            continue
+        assert row.status == "ok", row.uid
+        stored_reading = {**row._asdict(), "direction": row.signal_direction}
+        assert_matches(stored_reading, {**signal.metadata, **vars(signal)}, row.uid)
+        if also is not None:
+            also(row, signal)
+    assert set(stored.status) == {"ok", "no_data"}

@@ -15,7 +15,12 @@ from plugins.base import SignalDirection
 from plugins.relative_volume.adapter import RelativeVolumeAdapter
 from plugins.relative_volume.plugin import RelativeVolumePlugin
 from tests.fixtures import requests_frame
-from tests.plugin_checks import read_lean_bars, run_adapter, stored_readings
+from tests.plugin_checks import (
+    assert_models_match_adapter,
+    read_lean_bars,
+    run_adapter,
+    stored_readings,
+)
 
 LOOKBACK = 120
 
@@ -171,15 +176,7 @@ def test_dbt_models_match_the_adapter(run, settings):
     run(requests_frame(*DEMO_ENTRIES), calculation="relative_volume")
     stored = stored_readings(settings.db_path, "relative_volume")
     assert len(stored) == len(DEMO_ENTRIES)
-    for row in stored.itertuples():
-        signal = adapter_signal(demo_bars(row.symbol, row.entry_time.date()), row.entry_time)
-        assert row.status == row.signal_status, row.uid
-        if signal is None:
-            assert row.status == "no_data" and pd.isna(row.signal_direction), row.uid
-            continue
-        stored_reading = {**row._asdict(), "direction": row.signal_direction}
-        assert_matches(stored_reading, {**signal.metadata, **vars(signal)}, row.uid)
-    assert set(stored.status) == {"ok", "no_data"}
+    assert_models_match_adapter(stored, adapter_signal, assert_matches)
 
 
 LEAN_REQUESTS = [

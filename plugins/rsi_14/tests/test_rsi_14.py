@@ -13,7 +13,12 @@ from plugins.base import SignalDirection
 from plugins.rsi_14.adapter import Rsi14Adapter
 from plugins.rsi_14.plugin import Rsi14Plugin
 from tests.fixtures import requests_frame
-from tests.plugin_checks import read_lean_bars, run_adapter, stored_readings
+from tests.plugin_checks import (
+    assert_models_match_adapter,
+    read_lean_bars,
+    run_adapter,
+    stored_readings,
+)
 
 LOOKBACK = 120
 
@@ -151,19 +156,7 @@ def test_dbt_models_match_the_adapter(run, settings):
     run(requests_frame(*DEMO_ENTRIES), calculation="rsi_14")
     stored = stored_readings(settings.db_path, "rsi_14")
     assert len(stored) == len(DEMO_ENTRIES)
-    for row in stored.itertuples():
-        day = row.entry_time.date()
-        bars = pd.concat(
-            [session_bars(row.symbol, day - timedelta(days=1)), session_bars(row.symbol, day)]
-        )
-        signal = adapter_signal(bars, row.entry_time)
-        assert row.status == row.signal_status, row.uid
-        if signal is None:
-            assert row.status == "no_data" and pd.isna(row.signal_direction), row.uid
-            continue
-        stored_reading = {**row._asdict(), "direction": row.signal_direction}
-        assert_matches(stored_reading, {**signal.metadata, **vars(signal)}, row.uid)
-    assert set(stored.status) == {"ok", "no_data"}
+    assert_models_match_adapter(stored, adapter_signal, assert_matches)
 
 
 LEAN_REQUESTS = [

@@ -16,7 +16,12 @@ from plugins.base import SignalDirection
 from plugins.vwap_position.adapter import VwapPositionAdapter, regular_open_time
 from plugins.vwap_position.plugin import VwapPositionPlugin
 from tests.fixtures import requests_frame
-from tests.plugin_checks import read_lean_bars, run_adapter, stored_readings
+from tests.plugin_checks import (
+    assert_models_match_adapter,
+    read_lean_bars,
+    run_adapter,
+    stored_readings,
+)
 
 NEW_YORK = ZoneInfo("America/New_York")
 LOOKBACK = 120
@@ -152,23 +157,14 @@ def test_dbt_models_match_the_adapter(run, settings):
     run(requests_frame(*DEMO_ENTRIES), calculation="vwap_position")
     stored = stored_readings(settings.db_path, "vwap_position")
     assert len(stored) == len(DEMO_ENTRIES)
-    for row in stored.itertuples():
-        day = row.entry_time.date()
-        bars = demo_bars(row.symbol, day - timedelta(days=1), day)
-        signal = adapter_signal(bars, row.entry_time)
-        assert row.status == row.signal_status, row.uid
-        if signal is None:
-            assert row.status == "no_data" and pd.isna(row.signal_direction), row.uid
-            continue
-        assert row.status == "ok", row.uid
-        stored_reading = {**row._asdict(), "direction": row.signal_direction}
-        expected = {**signal.metadata, **vars(signal)}
-        assert_matches(stored_reading, expected, row.uid)
+
+    def also(row, signal) -> None:
         assert str(row.session_anchor_time) == signal.metadata["session_anchor_time"], row.uid
         metadata = json.loads(row.metadata)
         assert metadata["vwap"] == pytest.approx(row.vwap, rel=1e-12), row.uid
         assert metadata["session_bars"] == row.session_bars, row.uid
-    assert set(stored.status) == {"ok", "no_data"}
+
+    assert_models_match_adapter(stored, adapter_signal, assert_matches, also)
 
 
 LEAN_REQUESTS = [
