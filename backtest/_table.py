@@ -32,6 +32,20 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]], digit
         all(isinstance(row[index], int | float) or row[index] is None for row in rows)
         for index in range(len(headers))
     ]
+    return align_table(headers, cells, numeric)
+
+
+def align_table(
+    headers: Sequence[str], cells: Sequence[Sequence[str]], numeric: Sequence[bool]
+) -> str:
+    """Align cells already rendered as text; the ``numeric`` columns are right-aligned.
+
+    >>> print(align_table(["n", "name"], [["10", "a"], ["2", "bc"]], [True, False]))
+     n  name
+    --  ----
+    10  a
+     2  bc
+    """
     widths = [
         max([len(header), *(len(row[index]) for row in cells)])
         for index, header in enumerate(headers)

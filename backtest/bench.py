@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from backtest._table import format_table
+from backtest.text import plural
 
 SYMBOLS = 20
 TRADING_DAYS = pd.bdate_range("2024-06-03", periods=20)
@@ -95,14 +96,16 @@ def run_benchmark(sizes: list[int], workdir: str | None = None) -> list[dict]:
     )
     figures = []
     for count in sizes:
-        print(f"  {count:,} requests ...", flush=True)
+        print(f"  {plural(count, 'request')} ...", flush=True)
         child = subprocess.run(
             [sys.executable, "-m", "backtest.bench", str(count), str(folder)],
             capture_output=True,
             text=True,
         )
         if child.returncode != 0:
-            raise SystemExit(f"benchmark of {count} requests failed:\n{child.stderr[-2000:]}")
+            raise SystemExit(
+                f"benchmark of {plural(count, 'request')} failed:\n{child.stderr[-2000:]}"
+            )
         figures.append(json.loads(child.stdout.strip().splitlines()[-1]))
     rows = [
         [

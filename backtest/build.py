@@ -6,12 +6,14 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from backtest.config import PROJECT_ROOT
 from backtest.errors import BacktestError
+from backtest.text import plural
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
@@ -34,7 +36,7 @@ def _progress_printer(stream=sys.stderr) -> Callable:
         if event.info.name == "NodeFinished":
             finished += 1
             name = event.data.node_info.node_name[:40]
-            stream.write(f"\r  dbt build: {finished} nodes done ({name})".ljust(78))
+            stream.write(f"\r  dbt build: {plural(finished, 'node')} done ({name})".ljust(78))
             stream.flush()
 
     return on_event
@@ -50,6 +52,14 @@ def _failure_sentence(results) -> str:
         text = text.strip().splitlines()[-1]
     message = " ".join(text.split())[:300]
     return f"dbt build failed at {first.node.name} ({message})"
+
+
+def _interrupted(outcome) -> bool:
+    """Whether dbt stopped because of Ctrl-C (it reports that as an exception or as results)."""
+    if isinstance(outcome.exception, KeyboardInterrupt):
+        return True
+    messages = (str(result.message or "") for result in (outcome.result or []))
+    return any("KeyboardInterrupt" in message for message in messages)
 
 
 def _release_warehouse() -> None:
@@ -116,12 +126,16 @@ def run_dbt_build(
         ]
     show_progress = show_progress and sys.stderr.isatty()
     callbacks = [_progress_printer()] if show_progress else []
+    started = time.monotonic()
     try:
         outcome = dbtRunner(callbacks=callbacks).invoke(args)
     finally:
         _release_warehouse()
+    seconds = time.monotonic() - started
     if show_progress:
         sys.stderr.write("\r" + " " * 78 + "\r")
+    if _interrupted(outcome):
+        raise KeyboardInterrupt
     if outcome.exception is not None:
         raise BacktestError(
             f"dbt could not run ({outcome.exception}): see logs/dbt.log; "
@@ -133,5 +147,4 @@ def run_dbt_build(
             f"{_failure_sentence(results)}: see logs/dbt.log; earlier results are unchanged."
         )
     models = sum(1 for result in results if result.node.resource_type == "model")
-    seconds = float(getattr(outcome.result, "elapsed_time", 0.0) or 0.0)
     return BuildReport(models=models, tests=len(results) - models, seconds=seconds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
@@ -13,7 +14,9 @@ from backtest.errors import BacktestError
 from backtest.export.commands import EXPORT_COMMANDS, add_export_parsers, store_supabase
 from backtest.plugin_commands import PLUGIN_COMMANDS, add_plugin_parsers
 from backtest.requests import RunOptions, read_requests_file, single_request
-from backtest.warehouse import connect
+from backtest.sql_command import SQL_COMMANDS, add_sql_parser
+from backtest.text import plural
+from backtest.warehouse import connect, hold
 from ingest.commands import (
     add_ingest_parsers,
     add_request_flags,
@@ -29,7 +32,15 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
         metavar="PATH",
-        help="warehouse file (default: $BACKTEST_DB or warehouse/backtest.duckdb)",
+        help="warehouse file, relative to the current folder (default: $BACKTEST_DB or the "
+        "repository's warehouse/backtest.duckdb)",
+    )
+    parser.add_argument(
+        "--wait",
+        type=float,
+        metavar="SECONDS",
+        help="how long to wait while another process holds the warehouse "
+        "(default: $BACKTEST_WAIT or 600)",
     )
 
 
@@ -97,9 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--workdir", metavar="DIR", help="where to put the benchmark warehouses")
     add_export_parsers(commands, _add_db)
+    add_sql_parser(commands, _add_db)
     add_plugin_parsers(commands)
     add_ingest_parsers(commands, _add_db)
     return parser
+
+
+def _build_line(build) -> str:
+    """ "dbt build: 31 models, 43 tests" """
+    return f"dbt build: {plural(build.models, 'model')}, {plural(build.tests, 'test')}"
 
 
 def _request_frame(args: argparse.Namespace) -> tuple[pd.DataFrame, bool]:
@@ -118,7 +135,7 @@ def _request_frame(args: argparse.Namespace) -> tuple[pd.DataFrame, bool]:
     return single_request(args.symbol, args.entry_time, args.direction), True
 
 
-def _report(settings: Settings, uids: list[str], output: str | None, single: bool) -> int:
+def _report(settings: Settings, uids: list[str], output: Path | None, single: bool) -> int:
     from backtest.results import fetch_results, summary_text, write_output
 
     with connect(settings.db_path) as con:
@@ -146,33 +163,38 @@ def _report(settings: Settings, uids: list[str], output: str | None, single: boo
 
 def cmd_run(args: argparse.Namespace) -> int:
     from backtest.engine import run_requests
+    from backtest.results import check_output_path
 
-    settings = Settings.from_env(args.db)
+    output = check_output_path(args.output) if args.output else None
+    settings = Settings.from_env(args.db, args.wait)
     frame, single = _request_frame(args)
     options = RunOptions(args.lookback_hours, args.forward_bars)
-    report = run_requests(
-        settings,
-        frame,
-        options,
-        args.source,
-        args.bars,
-        args.calculation,
-        args.full_refresh,
-        source_options=source_options(args),
-    )
-    load = report.load
-    print("\n".join(load.summary_lines()))
-    print(
-        f"dbt build: {report.build.models} models, {report.build.tests} tests "
-        f"in {report.build.seconds:.1f}s"
-    )
-    if load.rejected:
-        print(
-            f"{load.rejected:,} invalid bars were not loaded: see raw.bar_rejects for the reasons."
+    sources = source_options(args)
+    with hold(settings.db_path):
+        report = run_requests(
+            settings,
+            frame,
+            options,
+            args.source,
+            args.bars,
+            args.calculation,
+            args.full_refresh,
+            source_options=sources,
         )
-    code = _report(settings, report.uids, args.output, single)
-    if args.store_supabase:
-        return store_supabase(settings.db_path) or code
+        load = report.load
+        if report.duplicates_note:
+            print(f"Requests: {report.duplicates_note}.")
+        print("\n".join(load.summary_lines()))
+        print(f"{_build_line(report.build)} in {report.build.seconds:.1f}s")
+        if load.rejected:
+            were = "was" if load.rejected == 1 else "were"
+            print(
+                f"{plural(load.rejected, 'invalid bar')} {were} not loaded: see raw.bar_rejects "
+                "for the reasons."
+            )
+        code = _report(settings, report.uids, output, single)
+        if args.store_supabase:
+            return store_supabase(settings.db_path) or code
     return code
 
 
@@ -195,26 +217,22 @@ DEMO_REQUESTS = [
 def cmd_demo(args: argparse.Namespace) -> int:
     from backtest.engine import run_requests
 
-    settings = Settings.from_env(args.db)
+    settings = Settings.from_env(args.db, args.wait)
     print(SYNTHETIC_BANNER)
     frame = pd.DataFrame(DEMO_REQUESTS, columns=["symbol", "entry_time", "direction"])
-    report = run_requests(settings, frame, RunOptions(), "demo")
-    print(
-        f"Backtested {len(report.uids)} demo requests "
-        f"(dbt build: {report.build.models} models, {report.build.tests} tests).\n"
-    )
-    return _report(settings, report.uids, None, single=False)
+    with hold(settings.db_path):
+        report = run_requests(settings, frame, RunOptions(), "demo")
+        backtested = plural(len(report.uids), "demo request")
+        print(f"Backtested {backtested} ({_build_line(report.build)}).\n")
+        return _report(settings, report.uids, None, single=False)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from backtest.build import run_dbt_build
+    from backtest.engine import build_warehouse
 
-    settings = Settings.from_env(args.db)
-    report = run_dbt_build(settings.db_path, full_refresh=args.full_refresh, full_checks=True)
-    print(
-        f"dbt build: {report.models} models, {report.tests} tests in {report.seconds:.1f}s "
-        f"({settings.db_path})"
-    )
+    settings = Settings.from_env(args.db, args.wait)
+    report = build_warehouse(settings, full_refresh=args.full_refresh, full_checks=True)
+    print(f"{_build_line(report)} in {report.seconds:.1f}s ({settings.db_path})")
     return 0
 
 
@@ -233,6 +251,7 @@ COMMANDS = {
     "bench": cmd_bench,
     **EXPORT_COMMANDS,
     **PLUGIN_COMMANDS,
+    **SQL_COMMANDS,
     **ingest_commands(_request_frame),
 }
 
@@ -245,7 +264,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
-        print("error: interrupted; results already stored are intact.", file=sys.stderr)
+        print(
+            "interrupted: results stored before this run are intact; run it again to finish.",
+            file=sys.stderr,
+        )
         return 130
 
 

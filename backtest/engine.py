@@ -11,9 +11,16 @@ import pandas as pd
 
 from backtest.build import BuildReport, run_dbt_build
 from backtest.config import Settings
-from backtest.requests import RunOptions, prepare_requests
+from backtest.requests import RunOptions, duplicates_note, prepare_requests
+from backtest.text import plural
+from backtest.warehouse import hold, stored_calculation_names
 from ingest import IngestReport, LoadReport, SourceOptions, ingest_batch
-from plugins.loader import combined_requirements, plugin_settings
+from plugins.loader import (
+    build_plugin_settings,
+    calculation_selection,
+    combined_requirements,
+    plugin_settings,
+)
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,8 @@ class RunReport:
     load: LoadReport
     build: BuildReport
     data_source: str
+    duplicates_note: str = ""
+    """"N rows, M duplicates of earlier rows ignored", or empty when no row repeated another."""
 
 
 def _stage_printer(enabled: bool) -> Callable[[str], None]:
@@ -49,6 +58,25 @@ def ingest_requests(
     return ingest_batch(settings.db_path, requests, source, bar_paths, source_options, notify)
 
 
+def build_warehouse(
+    settings: Settings,
+    full_refresh: bool = False,
+    show_progress: bool = True,
+    full_checks: bool = False,
+) -> BuildReport:
+    """Build the pending requests (every stored one on a full refresh), each with its own
+    calculations: the enabled plugins, or those its run named with ``--calculation``."""
+    with hold(settings.db_path) as con:
+        named = stored_calculation_names(con)
+        return run_dbt_build(
+            settings.db_path,
+            plugin_settings=build_plugin_settings(named),
+            full_refresh=full_refresh,
+            show_progress=show_progress,
+            full_checks=full_checks,
+        )
+
+
 def run_requests(
     settings: Settings,
     frame: pd.DataFrame,
@@ -60,25 +88,30 @@ def run_requests(
     show_progress: bool = True,
     source_options: SourceOptions | None = None,
 ) -> RunReport:
-    """Validate, ingest and build a set of requests; return the UIDs and counts."""
-    plugins = plugin_settings(calculation)
-    needs = combined_requirements(plugins)
-    requests = prepare_requests(frame, options).assign(data_lookback_minutes=needs.lookback_minutes)
+    """Validate, ingest and build a set of requests; return the UIDs and counts.
+
+    The warehouse is held from the first load to the end of the build, so no other process can
+    come between them; ``calculation`` narrows this run's requests only.
+    """
+    needs = combined_requirements(plugin_settings(calculation))
+    requests = prepare_requests(frame, options)
+    intake = duplicates_note(**requests.attrs)
+    requests = requests.assign(
+        data_lookback_minutes=needs.lookback_minutes,
+        calculations=calculation_selection(calculation),
+    )
     source_options = source_options or SourceOptions()
     source_options = replace(source_options, kinds=source_options.kinds | needs.kinds)
     say = _stage_printer(show_progress)
-    say(f"Loading bars for {len(requests):,} requests from the {source} source ...")
-    requests, load = ingest_requests(settings, requests, source, bar_paths, source_options, say)
-    say(f"Building {len(requests):,} requests with dbt ...")
-    build = run_dbt_build(
-        settings.db_path,
-        plugin_settings=None if calculation == "all" else plugins,
-        full_refresh=full_refresh,
-        show_progress=show_progress,
-    )
+    with hold(settings.db_path):
+        say(f"Loading bars for {plural(len(requests), 'request')} from the {source} source ...")
+        requests, load = ingest_requests(settings, requests, source, bar_paths, source_options, say)
+        say(f"Building {plural(len(requests), 'request')} with dbt ...")
+        build = build_warehouse(settings, full_refresh, show_progress)
     return RunReport(
         uids=requests.uid.tolist(),
         load=load,
         build=build,
         data_source=requests.data_source.iloc[0],
+        duplicates_note=intake,
     )

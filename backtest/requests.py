@@ -14,6 +14,7 @@ import pandas as pd
 
 from backtest.config import DEFAULT_FORWARD_BARS, DEFAULT_LOOKBACK_HOURS, MAX_LOOKBACK_HOURS
 from backtest.errors import BacktestError
+from backtest.text import plural
 from backtest.uid import SIDE_CODES, make_uids
 
 REQUEST_COLUMNS = ["symbol", "entry_time", "direction"]
@@ -60,13 +61,34 @@ def _raise_first_problem(checks: list[tuple[pd.Series, str]], shown: pd.DataFram
     raise BacktestError(message.format(where=where, **shown.iloc[position].to_dict()))
 
 
+def duplicates_note(rows: int, duplicates: int) -> str:
+    """The sentence reporting ignored duplicate request rows; empty when there are none.
+
+    >>> duplicates_note(10_000, 9_999)
+    '10,000 rows, 9,999 duplicates of earlier rows ignored'
+    >>> duplicates_note(2, 1)
+    '2 rows, 1 duplicate of an earlier row ignored'
+    >>> duplicates_note(3, 0)
+    ''
+    """
+    if not duplicates:
+        return ""
+    of_what = "of an earlier row" if duplicates == 1 else "of earlier rows"
+    return f"{plural(rows, 'row')}, {plural(duplicates, 'duplicate')} {of_what} ignored"
+
+
 def prepare_requests(frame: pd.DataFrame, options: RunOptions) -> pd.DataFrame:
     """Validate raw request rows and return them normalised, de-duplicated and UID-keyed.
 
-    >>> rows = pd.DataFrame({"symbol": ["aapl"], "entry_time": ["2024-06-27 13:35:00"],
-    ...                      "direction": ["long"]})
-    >>> prepare_requests(rows, RunOptions()).uid.tolist()
-    ['AAPL.062724.1335.L']
+    Rows with the UID of an earlier row (the same symbol, minute and direction) are dropped;
+    ``attrs["rows"]`` holds the number of rows given and ``attrs["duplicates"]`` the number
+    dropped, for ``duplicates_note``.
+
+    >>> rows = pd.DataFrame({"symbol": ["aapl", "AAPL"], "direction": ["long", "LONG"],
+    ...                      "entry_time": ["2024-06-27 13:35:00", "2024-06-27T13:35Z"]})
+    >>> requests = prepare_requests(rows, RunOptions())
+    >>> requests.uid.tolist(), requests.attrs
+    (['AAPL.062724.1335.L'], {'rows': 2, 'duplicates': 1})
     """
     missing = [column for column in REQUEST_COLUMNS if column not in frame.columns]
     if missing:
@@ -115,7 +137,9 @@ def prepare_requests(frame: pd.DataFrame, options: RunOptions) -> pd.DataFrame:
     requests["uid"] = make_uids(requests.symbol, requests.entry_time, requests.direction)
     requests["historical_lookback_hours"] = float(options.lookback_hours)
     requests["forward_bars"] = int(options.forward_bars)
-    return requests.drop_duplicates("uid", keep="last").reset_index(drop=True)
+    unique = requests.drop_duplicates("uid").reset_index(drop=True)
+    unique.attrs.update(rows=len(requests), duplicates=len(requests) - len(unique))
+    return unique
 
 
 def read_requests_file(path: str | Path) -> pd.DataFrame:

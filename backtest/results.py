@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from backtest._table import format_table
+from backtest.errors import BacktestError
+from backtest.text import plural
 
 CONSENSUS_KEYS = [
     "consensus_direction",
@@ -86,13 +89,34 @@ def fetch_results(con: duckdb.DuckDBPyConnection, uids: list[str]) -> list[dict]
     return [json.loads(row[0]) for row in rows]
 
 
+def check_output_path(output: str | os.PathLike) -> Path:
+    """The ``--output`` file, checked before any work: refuse what could not be written.
+
+    A relative path is taken from the current directory, as ``--db`` is.
+    """
+    path = Path(output).expanduser().absolute()
+    if path.is_dir():
+        raise BacktestError(f"--output {output} is a folder: give a file name, e.g. results.json.")
+    if not path.parent.is_dir():
+        raise BacktestError(
+            f"--output {output}: the folder {path.parent} does not exist; create it first or "
+            "choose another path."
+        )
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise BacktestError(f"--output {output} cannot be written here: choose a writable path.")
+    return path
+
+
 def write_output(path: Path, results: list[dict], single: bool) -> None:
-    """One object for a single request, an array for a batch; written atomically."""
+    """One object for a single request, an array for a batch; written atomically (a failed
+    write leaves neither a half-written file nor a ``.partial`` behind)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(path.name + ".partial")
-    temporary.write_text(json.dumps(results[0] if single else results, indent=2) + "\n")
-    temporary.replace(path)
+    try:
+        temporary.write_text(json.dumps(results[0] if single else results, indent=2) + "\n")
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 SUMMARY_SQL = """
@@ -146,6 +170,6 @@ def summary_text(con: duckdb.DuckDBPyConnection, uids: list[str], limit: int = 2
     mean_text = "-" if mean_pnl is None else f"{mean_pnl:+.3f}%"
     win_text = "-" if win_rate is None else f"{win_rate:.1f}%"
     return (
-        f"{table}{more}\n\n{count:,} requests: {complete:,} complete, {partial:,} partial, "
+        f"{table}{more}\n\n{plural(count, 'request')}: {complete:,} complete, {partial:,} partial, "
         f"{no_data:,} no_data; mean pnl {mean_text}, winners {win_text}"
     )

@@ -17,6 +17,7 @@ import duckdb
 import pandas as pd
 
 from backtest.errors import BacktestError
+from backtest.text import plural
 from ingest.coverage import DATA_TABLES, trim_coverage
 from ingest.planning import EXCHANGE_TZ, KINDS
 
@@ -49,15 +50,15 @@ class CacheStats:
             f"Bars: {self.bars:,}   trades: {self.trades:,}   quotes: {self.quotes:,}   "
             f"rejected bars: {self.rejects:,}",
             f"API calls: {self.calls_made:,} made, {self.calls_saved:,} saved by the cache "
-            f"over {self.runs:,} fetching runs",
+            f"over {plural(self.runs, 'fetching run')}",
         ]
         if self.coverage.empty:
             return "\n".join([*lines, "Covered ranges: none (no fetching source has run)"])
         lines.append("Covered ranges (source, kind: ranges, empty, symbols, hours):")
         for row in self.coverage.itertuples(index=False):
             lines.append(
-                f"  {row.data_source}, {row.kind}: {row.ranges:,} ranges, {row.empty_ranges:,} "
-                f"empty, {row.symbols:,} symbols, {row.hours:,.1f} h"
+                f"  {row.data_source}, {row.kind}: {plural(row.ranges, 'range')}, "
+                f"{row.empty_ranges:,} empty, {plural(row.symbols, 'symbol')}, {row.hours:,.1f} h"
             )
         return "\n".join(lines)
 
@@ -117,8 +118,10 @@ class ClearReport:
     coverage_rows: int
 
     def render(self, what: str) -> str:
-        counts = ", ".join(f"{count:,} {kind}" for kind, count in self.rows.items())
-        return f"Cleared {what}: {counts}; {self.coverage_rows:,} covered ranges cut back."
+        counts = ", ".join(
+            plural(count, kind.removesuffix("s")) for kind, count in self.rows.items()
+        )
+        return f"Cleared {what}: {counts}; {plural(self.coverage_rows, 'covered range')} cut back."
 
 
 def clear_cache(
@@ -217,6 +220,6 @@ def render_batch_header(batch: dict) -> str:
     symbols = ",".join(batch["symbols"][:5]) + ("..." if len(batch["symbols"]) > 5 else "")
     return (
         f"Batch {batch['batch_id']} ({batch['data_source']}, {batch['origin']}): {symbols}{span}; "
-        f"{batch['row_count']:,} bars, {batch['rejected']:,} rejected; "
+        f"{plural(batch['row_count'], 'bar')}, {batch['rejected']:,} rejected; "
         f"validated {batch['validated_at']:%Y-%m-%d %H:%M:%S} UTC"
     )

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from backtest.config import DEFAULT_FORWARD_BARS, DEFAULT_LOOKBACK_HOURS, Settings
 from backtest.errors import BacktestError
-from backtest.requests import RunOptions, parse_entry_times
-from backtest.warehouse import connect
+from backtest.requests import RunOptions, duplicates_note, parse_entry_times
+from backtest.text import plural
+from backtest.warehouse import connect, require_existing
 from ingest.files import (
     LABELS,
     LAYOUTS,
@@ -127,6 +131,7 @@ def source_options(args: argparse.Namespace) -> SourceOptions:
         polygon=PolygonOptions(adjusted=not args.raw),
         kinds=kinds,
         tick_files={"trades": tuple(args.trades), "quotes": tuple(args.quotes)},
+        allow_synthetic=getattr(args, "allow_synthetic", False),
     )
     source = getattr(args, "source", None)
     if source == "files":
@@ -149,7 +154,14 @@ def add_request_flags(parser: argparse.ArgumentParser) -> None:
         "--source",
         default="demo",
         choices=SOURCES,
-        help="where data comes from (default demo: synthetic bars)",
+        help="where data comes from (default demo: synthetic bars, refused on a warehouse "
+        "that holds real data unless --allow-synthetic)",
+    )
+    parser.add_argument(
+        "--allow-synthetic",
+        action="store_true",
+        help="let the demo source add SYNTHETIC bars and results to a warehouse holding real "
+        "data (each request still reads only its own source's bars)",
     )
     parser.add_argument(
         "--bars",
@@ -257,6 +269,26 @@ def _time_flag(text: str | None, flag: str) -> pd.Timestamp | None:
     return parsed
 
 
+def existing_warehouse(args: argparse.Namespace) -> Path:
+    """The warehouse a reading command (or ``cache --clear``) names with ``--db``, refused in
+    one sentence when it does not exist; nothing is created."""
+    return require_existing(Settings.from_env(args.db, args.wait, for_reading=True).db_path)
+
+
+@contextmanager
+def reading(path: Path, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``connect`` for the cache and validate commands: a file that is not a backtest
+    warehouse (a table it lacks) is one sentence, not a traceback."""
+    with connect(path, read_only=read_only) as con:
+        try:
+            yield con
+        except duckdb.CatalogException as error:
+            raise BacktestError(
+                f"Warehouse {path} lacks a table backtest reads ({str(error).splitlines()[0]}): "
+                "check --db, or load data with `backtest ingest` to create it."
+            ) from None
+
+
 def ingest_commands(request_frame: RequestFrame) -> dict[str, Callable[[argparse.Namespace], int]]:
     """The handlers, given the CLI's function that reads the request flags."""
 
@@ -268,25 +300,31 @@ def ingest_commands(request_frame: RequestFrame) -> dict[str, Callable[[argparse
         options = source_options(args)
         frame, _ = request_frame(args)
         requests = prepare_requests(frame, RunOptions(args.lookback_hours, args.forward_bars))
+        duplicates = duplicates_note(**requests.attrs)
+        if duplicates:
+            print(f"Requests: {duplicates}.")
         _, report = ingest_requests(settings, requests, args.source, args.bars, options, print)
         print("\n".join(report.summary_lines()))
         if report.rejected:
-            print(f"{report.rejected:,} invalid bars were not loaded: see raw.bar_rejects.")
+            were = "was" if report.rejected == 1 else "were"
+            print(
+                f"{plural(report.rejected, 'invalid bar')} {were} not loaded: see raw.bar_rejects."
+            )
         print(
-            f"Stored {len(requests):,} requests; run `backtest build` to compute results. "
-            f"Warehouse: {settings.db_path}"
+            f"Stored {plural(len(requests), 'request')}; run `backtest build` to compute "
+            f"results. Warehouse: {settings.db_path}"
         )
         return 0
 
     def cmd_cache(args: argparse.Namespace) -> int:
         from ingest.cache import cache_stats, clear_cache
 
-        settings = Settings.from_env(args.db)
         if args.clear is None and (args.clear_from or args.clear_to):
             raise BacktestError(
                 "--from/--to choose what --clear removes: add --clear SYMBOL or --clear all."
             )
-        with connect(settings.db_path) as con:
+        db_path = existing_warehouse(args)
+        with reading(db_path, read_only=args.clear is None) as con:
             if args.clear is not None:
                 symbol = None if args.clear.lower() == "all" else args.clear.strip().upper()
                 kinds = [kind.strip() for kind in args.kind.split(",") if kind.strip()]
@@ -294,7 +332,7 @@ def ingest_commands(request_frame: RequestFrame) -> dict[str, Callable[[argparse
                 end = _time_flag(args.clear_to, "--to")
                 report = clear_cache(con, symbol, start, end, kinds)
                 print(report.render(symbol or "all symbols"))
-            print(cache_stats(con, settings.db_path).render())
+            print(cache_stats(con, db_path).render())
         return 0
 
     def cmd_validate(args: argparse.Namespace) -> int:
@@ -308,8 +346,7 @@ def ingest_commands(request_frame: RequestFrame) -> dict[str, Callable[[argparse
                 json.dumps(outcome.result, indent=2) if args.json else render_result(outcome.result)
             )
             return 0 if outcome.success else 1
-        settings = Settings.from_env(args.db)
-        with connect(settings.db_path) as con:
+        with reading(existing_warehouse(args)) as con:
             listing = args.symbol is None and args.batch is None
             batches = stored_validations(
                 con, args.symbol, args.batch, 20 if listing and args.last == 1 else args.last
@@ -326,9 +363,10 @@ def ingest_commands(request_frame: RequestFrame) -> dict[str, Callable[[argparse
                 f"No validation result is stored for {what}: load data with "
                 "`backtest ingest` or `backtest run` first."
             )
+        failed = not all(batch["is_success"] for batch in batches)
         if listing:
             print("\n".join(render_batch_header(batch) for batch in batches))
-            return 0
+            return 1 if failed else 0
         if args.json:
             print(json.dumps([batch["result"] for batch in batches], indent=2, default=str))
         else:
@@ -338,6 +376,6 @@ def ingest_commands(request_frame: RequestFrame) -> dict[str, Callable[[argparse
                     for batch in batches
                 )
             )
-        return 0 if all(batch["is_success"] for batch in batches) else 1
+        return 1 if failed else 0
 
     return {"ingest": cmd_ingest, "cache": cmd_cache, "validate": cmd_validate}

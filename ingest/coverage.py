@@ -3,9 +3,9 @@
 A fetching source records every range it asked for in ``raw.coverage``, including ranges that came
 back empty, so nothing is fetched twice: the planner subtracts the covered ranges from what the
 requests need and fetches only the gaps. Coverage always describes what the data tables hold: when
-another source overwrites bars inside a covered range, or a range is cleared, the coverage is cut
-back accordingly. Calls and runs are counted in ``raw.api_calls`` and ``raw.ingest_runs``.
-All interval arithmetic is one SQL statement over whole sets of ranges.
+a range is cleared, the coverage is cut back accordingly (sources never overwrite each other's
+data, so nothing else can take it away). Calls and runs are counted in ``raw.api_calls`` and
+``raw.ingest_runs``. All interval arithmetic is one SQL statement over whole sets of ranges.
 """
 
 from __future__ import annotations
@@ -167,12 +167,10 @@ def trim_coverage(
     con: duckdb.DuckDBPyConnection,
     removed: pd.DataFrame,
     kinds: Sequence[str],
-    keep_source: str | None = None,
 ) -> int:
     """Cut ``removed`` (``symbol, start_time, end_time``) out of the coverage of ``kinds``.
 
-    Coverage of ``keep_source`` is left alone (its data is what now fills the range). Returns the
-    number of coverage rows that changed.
+    Returns the number of coverage rows that changed.
     """
     if removed.empty:
         return 0
@@ -181,7 +179,6 @@ def trim_coverage(
     try:
         affected_filter = """
             kind in (select kind from trimmed_kinds)
-            and data_source is distinct from $keep
             and exists (
                 select 1 from removed_ranges as removed
                 where removed.symbol = coverage.symbol
@@ -190,7 +187,7 @@ def trim_coverage(
             )
         """
         affected = con.execute(
-            f"select * from raw.coverage as coverage where {affected_filter}", {"keep": keep_source}
+            f"select * from raw.coverage as coverage where {affected_filter}"
         ).df()
         if affected.empty:
             return 0
@@ -200,9 +197,7 @@ def trim_coverage(
             "select symbol, start_time, end_time from removed_ranges",
             ["symbol"],
         )
-        con.execute(
-            f"delete from raw.coverage as coverage where {affected_filter}", {"keep": keep_source}
-        )
+        con.execute(f"delete from raw.coverage as coverage where {affected_filter}")
         con.register("kept_coverage", kept)
         con.execute(
             """

@@ -14,6 +14,12 @@ Stamps become naive UTC, start-labelled: text with an offset is converted; naive
 ``FileOptions.tz`` (UTC unless set); numbers are Unix epochs in s/ms/us/ns (by magnitude unless
 set); end-labelled bars move back one minute. Rows whose stamp or value cannot be read are kept
 with a missing value so validation rejects them with a reason.
+
+Files are read in chunks of ``CHUNK_ROWS`` rows (``iter_bar_chunks``), so memory is bounded by the
+chunk, not the file. What a whole-file read decides once per file (the unit of numeric stamps,
+the format of naive text stamps) is decided by the file's first chunk and kept for the rest
+(``StampClock``). ``spooled_bar_batches`` hands the chunks to a loader in batches that keep every
+copy of a (symbol, minute) together, so validation rejects duplicates across the whole input.
 """
 
 from __future__ import annotations
@@ -21,14 +27,19 @@ from __future__ import annotations
 import glob
 import gzip
 import re
+import shutil
+import tempfile
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pandas.tseries.api import guess_datetime_format
 
 from backtest.errors import BacktestError
 
@@ -65,6 +76,10 @@ BAR_FILE_ENDINGS = tuple(
 ) + (".parquet", ".parquet.gz")
 OFFSET_SUFFIX = r"(?:Z|[+-]\d{2}:?\d{2})$"
 EPOCH_UNITS = ((1e17, "ns"), (1e14, "us"), (1e11, "ms"), (0.0, "s"))
+NAT_TEXT = ("", "NaT", "nat", "NAT", "nan", "NaN", "NAN")
+NINJATRADER_FORMAT = "%Y%m%d %H%M%S"
+CHUNK_ROWS = 200_000
+SCRATCH_MEMORY = "64MB"
 
 
 @dataclass(frozen=True)
@@ -81,7 +96,8 @@ class FileOptions:
             low, close, volume`` (case-insensitive), for names the synonyms do not cover.
         time_unit: ``s``, ``ms``, ``us`` or ``ns`` for numeric stamps; None guesses by magnitude.
         time_format: a ``strftime`` format for text stamps; None reads ISO-8601 or infers.
-        symbol: the ticker of files that have no symbol column.
+        symbol: the ticker of files that have no symbol column; a file whose symbol column
+            names another ticker is an error.
         symbol_pattern: a regular expression whose first group finds the ticker in the file
             name, for files without a symbol column (e.g. ``^([A-Z]+)_`` for ``AAPL_Minute.csv``).
 
@@ -116,6 +132,8 @@ class FileOptions:
             f"Column mapping target '{','.join(wrong)}' is unknown: map onto "
             f"{', '.join(CANONICAL)}.",
         )
+        if self.time_format is not None:
+            _check_time_format(self.time_format)
         if self.tz is not None:
             try:
                 pd.Timestamp("2024-01-02").tz_localize(self.tz)
@@ -142,6 +160,17 @@ class FileOptions:
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise BacktestError(message)
+
+
+def _check_time_format(time_format: str) -> None:
+    """Refuse a format with a directive pandas cannot read (``%Q``, a stray ``%``)."""
+    try:
+        pd.to_datetime(pd.Series(["2024-01-02"]), format=time_format, errors="coerce")
+    except ValueError as error:
+        raise BacktestError(
+            f"--bars-time-format '{time_format}' is not a strftime format ({error}): write it "
+            "with directives such as %Y %m %d %H %M %S, e.g. '%m/%d/%Y %H:%M'."
+        ) from None
 
 
 def parse_column_mapping(text: str) -> dict[str, str]:
@@ -224,20 +253,64 @@ def detect_layout(path: Path, options: FileOptions) -> str:
     return "table"
 
 
+def _csv_options(path: Path) -> dict:
+    separator = None if ".txt" in [suffix.lower() for suffix in path.suffixes] else ","
+    return {
+        "sep": separator,
+        "engine": "python" if separator is None else "c",
+        "keep_default_na": False,
+        "na_values": [""],
+    }
+
+
+def _is_parquet(path: Path) -> bool:
+    return ".parquet" in [suffix.lower() for suffix in path.suffixes]
+
+
 def _read_table(path: Path) -> pd.DataFrame:
-    suffixes = [suffix.lower() for suffix in path.suffixes]
-    if ".parquet" in suffixes:
-        if suffixes[-1] == ".gz":
+    if _is_parquet(path):
+        if path.name.lower().endswith(".gz"):
             with gzip.open(path) as handle:
                 return pq.read_table(pa.BufferReader(handle.read())).to_pandas()
         return pd.read_parquet(path)
-    separator = None if ".txt" in suffixes else ","
-    return pd.read_csv(
-        path,
-        sep=separator,
-        engine="python" if separator is None else "c",
-        keep_default_na=False,
-        na_values=[""],
+    return pd.read_csv(path, **_csv_options(path))
+
+
+@contextmanager
+def _plain_parquet(path: Path) -> Iterator[Path]:
+    """The Parquet file itself, or a ``.parquet.gz`` decompressed into a temporary file."""
+    if not path.name.lower().endswith(".gz"):
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix="bars-") as folder:
+        plain = Path(folder) / "bars.parquet"
+        with gzip.open(path) as source, open(plain, "wb") as target:
+            shutil.copyfileobj(source, target)
+        yield plain
+
+
+def _parquet_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    with _plain_parquet(path) as plain:
+        parquet = pq.ParquetFile(plain)
+        schema = parquet.schema_arrow
+        if not parquet.metadata.num_rows:
+            yield schema.empty_table().to_pandas()
+        for batch in parquet.iter_batches(batch_size=chunk_rows):
+            yield pa.Table.from_batches([batch], schema=schema).to_pandas()
+
+
+def _table_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    if _is_parquet(path):
+        yield from _parquet_chunks(path, chunk_rows)
+        return
+    with pd.read_csv(path, chunksize=chunk_rows, **_csv_options(path)) as reader:
+        yield from reader
+
+
+def _unreadable(path: Path, error: Exception) -> BacktestError:
+    return BacktestError(
+        f"Bar file {path} cannot be read as CSV or Parquet ({type(error).__name__}): "
+        "check that it is a bar file and not truncated."
     )
 
 
@@ -247,10 +320,17 @@ def _read(path: Path, reader) -> pd.DataFrame:
     except BacktestError:
         raise
     except Exception as error:  # pandas/pyarrow raise many types for a corrupt file
-        raise BacktestError(
-            f"Bar file {path} cannot be read as CSV or Parquet ({type(error).__name__}): "
-            "check that it is a bar file and not truncated."
-        ) from None
+        raise _unreadable(path, error) from None
+
+
+def _guarded(path: Path, chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """The chunks of one file, with a read failure anywhere in it as one sentence."""
+    try:
+        yield from chunks
+    except BacktestError:
+        raise
+    except Exception as error:  # pandas/pyarrow raise many types for a corrupt file
+        raise _unreadable(path, error) from None
 
 
 def read_frame(path: str | Path) -> pd.DataFrame:
@@ -263,30 +343,40 @@ def read_frame(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def _read_ninjatrader(path: Path) -> pd.DataFrame:
-    return pd.read_csv(
-        path,
-        sep=";",
-        header=None,
-        names=["timestamp", *VALUE_COLUMNS],
-        dtype={"timestamp": "string"},
-    )
+def _ninjatrader_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    names = ["timestamp", *VALUE_COLUMNS]
+    options = {"sep": ";", "header": None, "names": names, "dtype": {"timestamp": "string"}}
+    with pd.read_csv(path, chunksize=chunk_rows, **options) as reader:
+        yield from reader
 
 
-def _read_lean(path: Path) -> pd.DataFrame:
+def _lean_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
     match = LEAN_TRADE_FILE.match(path.name)
     _require(
         match is not None,
         f"Bar file {path} is not a LEAN minute trade zip: use the "
         "<YYYYMMDD>_trade.zip files (quote zips hold quotes, not trade bars).",
     )
-    frame = pd.read_csv(path, header=None, names=["milliseconds", *VALUE_COLUMNS])
-    frame[["open", "high", "low", "close"]] /= LEAN_PRICE_SCALE
     day = pd.Timestamp(match.group(1))
-    local = day + pd.to_timedelta(frame.pop("milliseconds"), unit="ms")
-    frame.insert(0, "timestamp", local)
-    frame.insert(0, "symbol", path.parent.name.upper())
-    return frame
+    names = ["milliseconds", *VALUE_COLUMNS]
+    with pd.read_csv(path, header=None, names=names, chunksize=chunk_rows) as reader:
+        for frame in reader:
+            frame[["open", "high", "low", "close"]] /= LEAN_PRICE_SCALE
+            frame.insert(0, "timestamp", day + pd.to_timedelta(frame.pop("milliseconds"), "ms"))
+            frame.insert(0, "symbol", path.parent.name.upper())
+            yield frame
+
+
+def _raw_chunks(path: Path, layout: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """One file's rows as read, ``chunk_rows`` at a time (headered files: lower-case columns)."""
+    if layout == "ninjatrader":
+        yield from _ninjatrader_chunks(path, chunk_rows)
+    elif layout == "lean":
+        yield from _lean_chunks(path, chunk_rows)
+    else:
+        for frame in _table_chunks(path, chunk_rows):
+            frame.columns = [str(column).strip().lower() for column in frame.columns]
+            yield frame
 
 
 def _column_names(frame: pd.DataFrame, options: FileOptions, origin: str) -> dict[str, str]:
@@ -307,48 +397,64 @@ def _column_names(frame: pd.DataFrame, options: FileOptions, origin: str) -> dic
     return chosen
 
 
-def _epoch(values: pd.Series, unit: str | None) -> pd.Series:
+@dataclass
+class StampClock:
+    """How one file's stamps are read, decided by its first chunk and kept for the others.
+
+    A whole-file read decides once per file the unit of numeric stamps (by magnitude) and the
+    format of naive text (ISO-8601, else pandas' guess from the first stamp). Read in chunks, the
+    first chunk that shows stamps decides, so every chunk of a file reads alike.
+
+    Attributes:
+        unit: the epoch unit of the file, once decided.
+        naive_format: ``ISO8601``, a format guessed from the first stamp, or ``mixed`` (each
+            stamp on its own) for naive text, once decided.
+        example: the first text stamp seen, for messages.
+        matched: whether any text stamp was read.
+    """
+
+    unit: str | None = None
+    naive_format: str | None = None
+    example: str | None = None
+    matched: bool = False
+
+    def note(self, text: pd.Series, parsed: pd.Series) -> None:
+        """Remember the first text stamp and whether any was read."""
+        if self.example is None and text.notna().any():
+            self.example = str(text.dropna().iloc[0])
+        self.matched = self.matched or bool(parsed.notna().any())
+
+
+def _epoch(values: pd.Series, unit: str | None, clock: StampClock) -> pd.Series:
     numbers = pd.to_numeric(values, errors="coerce")
-    if unit is None:
+    if unit is None and clock.unit is None and numbers.notna().any():
         largest = numbers.abs().max()
-        unit = next(name for floor, name in EPOCH_UNITS if pd.isna(largest) or largest >= floor)
-    return pd.to_datetime(numbers, unit=unit, errors="coerce")
+        clock.unit = next(name for floor, name in EPOCH_UNITS if largest >= floor)
+    return pd.to_datetime(numbers, unit=unit or clock.unit or "ns", errors="coerce")
 
 
-def _parse_text(text: pd.Series, time_format: str | None) -> pd.Series:
+def _naive_format(text: pd.Series) -> str:
+    """ISO-8601 if any stamp reads so, else the format pandas would guess from the first."""
+    if pd.to_datetime(text, format="ISO8601", errors="coerce").notna().any():
+        return "ISO8601"
+    stamps = text.dropna()
+    stamps = stamps[~stamps.isin(NAT_TEXT)]
+    return (guess_datetime_format(stamps.iloc[0]) if len(stamps) else None) or "mixed"
+
+
+def _parse_text(text: pd.Series, time_format: str | None, clock: StampClock) -> pd.Series:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if time_format:
             return pd.to_datetime(text, format=time_format, errors="coerce")
-        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
-        if parsed.isna().all() and text.notna().any():
-            parsed = pd.to_datetime(text, errors="coerce")
-        return parsed
+        if clock.naive_format is None and text.notna().any():
+            clock.naive_format = _naive_format(text)
+        return pd.to_datetime(text, format=clock.naive_format or "ISO8601", errors="coerce")
 
 
-def to_utc(
-    stamps: pd.Series, tz: str = "UTC", unit: str | None = None, time_format: str | None = None
-) -> pd.Series:
-    """Stamps of any accepted form as naive UTC; unreadable ones become NaT.
-
-    >>> to_utc(pd.Series(["2024-01-02 09:30:00", "2024-07-01T09:30:00-04:00"]),
-    ...        tz="America/New_York").dt.strftime("%H:%M").tolist()
-    ['14:30', '13:30']
-    """
-    if pd.api.types.is_datetime64_any_dtype(stamps):
-        aware = (
-            stamps
-            if stamps.dt.tz is not None
-            else stamps.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
-        )
-        return aware.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
-    if pd.api.types.is_numeric_dtype(stamps):
-        return _epoch(stamps, unit).astype("datetime64[ns]")
-    text = stamps.astype("string").str.strip()
-    if unit is not None or text.str.fullmatch(r"\d{9,19}").fillna(True).all():
-        return _epoch(text, unit).astype("datetime64[ns]")
+def _text_to_utc(text: pd.Series, tz: str, time_format: str | None, clock: StampClock) -> pd.Series:
     with_offset = text.str.contains(OFFSET_SUFFIX, regex=True).fillna(False).astype(bool)
-    result = pd.Series(pd.NaT, index=stamps.index, dtype="datetime64[ns]")
+    result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     if with_offset.any():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -357,12 +463,51 @@ def to_utc(
             )
         result[with_offset] = aware.dt.tz_localize(None).astype("datetime64[ns]")
     if (~with_offset).any():
-        naive = _parse_text(text[~with_offset], time_format)
+        naive = _parse_text(text[~with_offset], time_format, clock)
         local = naive.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
         result[~with_offset] = (
             local.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
         )
+    clock.note(text, result)
     return result
+
+
+def to_utc(
+    stamps: pd.Series,
+    tz: str = "UTC",
+    unit: str | None = None,
+    time_format: str | None = None,
+    clock: StampClock | None = None,
+) -> pd.Series:
+    """Stamps of any accepted form as naive UTC; unreadable ones become NaT.
+
+    Args:
+        stamps: datetimes, epoch numbers or text.
+        tz: the zone of naive stamps.
+        unit: the epoch unit; None guesses by magnitude.
+        time_format: a ``strftime`` format of text stamps; None reads ISO-8601 or infers.
+        clock: the decisions of earlier chunks of the same file (it records this chunk's);
+            None decides from ``stamps`` alone.
+
+    >>> to_utc(pd.Series(["2024-01-02 09:30:00", "2024-07-01T09:30:00-04:00"]),
+    ...        tz="America/New_York").dt.strftime("%H:%M").tolist()
+    ['14:30', '13:30']
+    """
+    clock = clock if clock is not None else StampClock()
+    if pd.api.types.is_datetime64_any_dtype(stamps):
+        aware = (
+            stamps
+            if stamps.dt.tz is not None
+            else stamps.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT")
+        )
+        return aware.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[ns]")
+    if pd.api.types.is_numeric_dtype(stamps):
+        return _epoch(stamps, unit, clock).astype("datetime64[ns]")
+    text = stamps.astype("string").str.strip()
+    is_epoch = unit is not None or clock.unit is not None
+    if is_epoch or text.str.fullmatch(r"\d{9,19}").fillna(True).all():
+        return _epoch(text, unit, clock).astype("datetime64[ns]")
+    return _text_to_utc(text, tz, time_format, clock)
 
 
 def _symbol_for(path: Path, options: FileOptions, origin: str) -> str:
@@ -391,14 +536,39 @@ def _layout_error(frame: pd.DataFrame, origin: str, missing: list[str]) -> Backt
     )
 
 
+def _symbols(
+    frame: pd.DataFrame, chosen: dict[str, str], options: FileOptions, path: Path, origin: str
+) -> pd.Series:
+    """The file's symbol column, upper-case; it must agree with ``--bars-symbol`` if given."""
+    if "symbol" not in chosen:
+        symbol = _symbol_for(path, options, origin)
+        return pd.Series(symbol, index=frame.index, dtype="string").str.strip().str.upper()
+    symbols = frame[chosen["symbol"]].astype("string").str.strip().str.upper()
+    if options.symbol:
+        expected = options.symbol.strip().upper()
+        other = symbols[(symbols.notna() & (symbols != expected)).fillna(False).astype(bool)]
+        _require(
+            other.empty,
+            f"Bar file {origin} holds symbol {other.iloc[0] if len(other) else ''} in its "
+            f"symbol column, which disagrees with --bars-symbol {options.symbol}: leave the flag "
+            "out to keep the file's symbols, or fix the file or the flag.",
+        )
+    return symbols
+
+
 def normalise(
     frame: pd.DataFrame,
     origin: str,
     options: FileOptions | None = None,
     path: Path | None = None,
     layout: str = "table",
+    clock: StampClock | None = None,
 ) -> pd.DataFrame:
-    """Map a frame read from one file onto ``symbol, bar_time, open, high, low, close, volume``."""
+    """Map a frame read from one file onto ``symbol, bar_time, open, high, low, close, volume``.
+
+    ``clock`` carries the stamp decisions from one chunk of a file to the next (see
+    ``StampClock``); without it the frame is read as a whole file.
+    """
     options = options or FileOptions()
     frame = frame.rename(columns=lambda column: str(column).strip().lower())
     mapped = {target for target in options.columns.values()}
@@ -417,38 +587,173 @@ def normalise(
         raise _layout_error(frame, origin, missing)
     default_tz = "America/New_York" if layout == "lean" else "UTC"
     bars = pd.DataFrame(index=frame.index)
-    if "symbol" in chosen:
-        bars["symbol"] = frame[chosen["symbol"]]
-    else:
-        bars["symbol"] = _symbol_for(path or Path(origin), options, origin)
+    bars["symbol"] = _symbols(frame, chosen, options, path or Path(origin), origin)
     bars["bar_time"] = to_utc(
-        frame[chosen["timestamp"]], options.tz or default_tz, options.time_unit, options.time_format
+        frame[chosen["timestamp"]],
+        options.tz or default_tz,
+        options.time_unit,
+        options.time_format,
+        clock,
     )
     label = options.label or ("end" if layout == "ninjatrader" else "start")
     if label == "end":
         bars["bar_time"] -= pd.Timedelta(minutes=1)
     for column in VALUE_COLUMNS:
         bars[column] = pd.to_numeric(frame[chosen[column]], errors="coerce").astype("float64")
-    bars["symbol"] = bars.symbol.astype("string").str.strip().str.upper()
     return bars[BAR_COLUMNS]
+
+
+def _file_chunks(path: Path, options: FileOptions, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    """One file as normalised chunks; a time format that reads none of its stamps is an error."""
+    layout = detect_layout(path, options)
+    if layout == "ninjatrader" and not options.time_format:
+        options = replace(options, time_format=NINJATRADER_FORMAT)
+    clock = StampClock()
+    for frame in _guarded(path, _raw_chunks(path, layout, chunk_rows)):
+        yield normalise(frame, str(path), options, path, layout, clock)
+    _require(
+        not (options.time_format and clock.example is not None and not clock.matched),
+        f"No stamp in bar file {path} matches --bars-time-format '{options.time_format}' (the "
+        f"first reads '{clock.example}'): pass the format its stamps are written in, e.g. "
+        "'%Y-%m-%d %H:%M', or leave the flag out to read ISO-8601 stamps.",
+    )
+
+
+def iter_bar_chunks(
+    paths: Sequence[str | Path], options: FileOptions | None = None, chunk_rows: int = CHUNK_ROWS
+) -> Iterator[pd.DataFrame]:
+    """The given files, directories and globs as normalised frames with an ``origin`` column.
+
+    Each file is read ``chunk_rows`` rows at a time; consecutive small files share a frame, so a
+    frame holds at most about twice ``chunk_rows`` rows. At least one (maybe empty) frame comes.
+    """
+    options = options or FileOptions()
+    pending: list[pd.DataFrame] = []
+    rows, empty, given = 0, None, False
+    for path in expand_paths(paths):
+        for bars in _file_chunks(path, options, chunk_rows):
+            bars = bars.assign(origin=str(path))
+            if bars.empty:
+                empty = bars
+                continue
+            pending.append(bars)
+            rows += len(bars)
+            if rows >= chunk_rows:
+                yield pd.concat(pending, ignore_index=True)
+                pending, rows, given = [], 0, True
+    if pending or not given:
+        yield pd.concat(pending or [empty], ignore_index=True)
 
 
 def read_bar_file(path: str | Path, options: FileOptions | None = None) -> pd.DataFrame:
     """One file as a normalised frame."""
-    options = options or FileOptions()
-    path = Path(path)
-    layout = detect_layout(path, options)
-    if layout == "ninjatrader":
-        frame = _read(path, _read_ninjatrader)
-        options = options if options.time_format else replace(options, time_format="%Y%m%d %H%M%S")
-    elif layout == "lean":
-        frame = _read(path, _read_lean)
-    else:
-        frame = read_frame(path)
-    return normalise(frame, str(path), options, path, layout)
+    chunks = _file_chunks(Path(path), options or FileOptions(), CHUNK_ROWS)
+    return pd.concat(list(chunks), ignore_index=True)
 
 
 def read_bar_files(paths: Sequence[str | Path], options: FileOptions | None = None) -> pd.DataFrame:
     """All given files, directories and globs as one normalised frame with an ``origin`` column."""
-    frames = [read_bar_file(path, options).assign(origin=str(path)) for path in expand_paths(paths)]
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(list(iter_bar_chunks(paths, options)), ignore_index=True)
+
+
+@contextmanager
+def _scratch(folder: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB that spills to ``folder`` beyond ``SCRATCH_MEMORY``."""
+    config = {"memory_limit": SCRATCH_MEMORY, "temp_directory": str(folder / "scratch")}
+    con = duckdb.connect(config=config)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def _write_spool(chunks: Iterator[pd.DataFrame], spool: Path) -> None:
+    writer = None
+    try:
+        for chunk in chunks:
+            table = pa.Table.from_pandas(chunk, preserve_index=False)
+            writer = writer or pq.ParquetWriter(spool, table.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _fetch(
+    con: duckdb.DuckDBPyConnection, sql: str, spool: Path, chunk_rows: int
+) -> Iterator[pd.DataFrame]:
+    """A query on the spool in frames of ``chunk_rows``, with the spool's own column types."""
+    schema = pq.read_schema(spool)
+    reader = con.sql(sql, params={"spool": str(spool)}).to_arrow_reader(chunk_rows)
+    for batch in reader:
+        yield pa.Table.from_batches([batch]).cast(schema).to_pandas()
+
+
+def _whole_keys(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """Frames sorted by (symbol, bar_time), re-cut so that no key spans two frames."""
+    carry = None
+    for frame in frames:
+        frame = frame if carry is None else pd.concat([carry, frame], ignore_index=True)
+        last = frame.iloc[-1]
+        is_last = (frame.symbol == last.symbol) & (frame.bar_time == last.bar_time)
+        carry = frame[is_last]
+        if not is_last.all():
+            yield frame[~is_last]
+    if carry is not None:
+        yield carry
+
+
+SINGLE_ROWS = """
+    select spool.* from read_parquet($spool) as spool
+    anti join duplicate_keys using (symbol, bar_time)
+"""
+DUPLICATE_ROWS = """
+    select spool.* from read_parquet($spool) as spool
+    semi join duplicate_keys using (symbol, bar_time)
+    order by spool.symbol, spool.bar_time
+"""
+
+
+def _spool_batches(spool: Path, folder: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+    if not pq.ParquetFile(spool).metadata.num_rows:
+        yield pq.read_table(spool).to_pandas()
+        return
+    with _scratch(folder) as con:
+        con.execute(
+            """
+            create table duplicate_keys as
+            select symbol, bar_time from read_parquet($spool)
+            where symbol is not null and bar_time is not null
+            group by symbol, bar_time having count(*) > 1
+            """,
+            {"spool": str(spool)},
+        )
+        yield from _fetch(con, SINGLE_ROWS, spool, chunk_rows)
+        yield from _whole_keys(_fetch(con, DUPLICATE_ROWS, spool, chunk_rows))
+
+
+@contextmanager
+def spooled_bar_batches(
+    paths: Sequence[str | Path],
+    options: FileOptions | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+    folder: Path | None = None,
+) -> Iterator[Iterator[pd.DataFrame]]:
+    """The bar files as batches to validate and load one by one, in bounded memory.
+
+    Entering reads every file once, chunk by chunk, into a temporary Parquet spool in ``folder``
+    (so an unreadable file fails before anything is loaded). The batches then hold the rows whose
+    (symbol, minute) occurs once in all the files, then the rows of repeated minutes sorted by
+    key, every copy of a key in the same batch: validation rejects them all, as it does when all
+    the files are one batch.
+
+    Args:
+        paths: files, directories and globs (see ``expand_paths``).
+        options: how to read them.
+        chunk_rows: rows per chunk read and (about) per batch.
+        folder: where the spool goes (e.g. beside the warehouse); None uses the system's.
+    """
+    with tempfile.TemporaryDirectory(prefix=".bar-spool-", dir=folder) as scratch:
+        spool = Path(scratch) / "bars.parquet"
+        _write_spool(iter_bar_chunks(paths, options, chunk_rows), spool)
+        yield _spool_batches(spool, Path(scratch), chunk_rows)

@@ -1,12 +1,12 @@
-"""Loading validated bars into ``raw.bars_1m``, idempotent on (symbol, minute); trades and quotes.
+"""Loading validated bars into ``raw.bars_1m``, idempotent on (source, symbol, minute); ticks.
 
-A bar that is already stored with the same values is left alone; one with different values is
-updated in place; a new one is inserted. Rejected rows go to ``raw.bar_rejects`` with the reason and
-the great-expectations expectation that failed, and every validated batch's suite result is kept in
-``raw.validations``. When bars of one source replace another source's, that source's coverage of the
-changed minutes is cut back, so the cache never claims data it no longer holds. Trades and quotes of
-a fetched range replace what was stored for that range. All statements run inside the caller's
-transaction.
+Every bar keeps its source: a bar that the same source already stored with the same values is
+left alone, one with different values is updated in place, a new one is inserted, and another
+source's bars are never touched (demo bars never overwrite real ones, nor files Polygon's).
+Rejected rows go to ``raw.bar_rejects`` with the reason and the great-expectations expectation that
+failed, and every validated batch's suite result is kept in ``raw.validations``. Trades and quotes
+of a fetched range replace what the same source stored for that range. All statements run inside
+the caller's transaction.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
+from backtest.text import plural
 from backtest.warehouse import utc_now
-from ingest.coverage import trim_coverage
 from ingest.validation import Validation, validate_bars
 
 VALUE_COLUMNS = ["open", "high", "low", "close", "volume"]
@@ -88,21 +88,14 @@ class LoadReport:
         ...            reasons=(("high < low", 2),)).validation_summary()
         'Validation (great-expectations): 960 bars in 1 batch checked, 2 rejected (2 high < low).'
         """
-        batches = f"{self.batches:,} batch{'es' if self.batches != 1 else ''}"
-        line = f"Validation (great-expectations): {self.checked:,} bars in {batches} checked, "
+        batches = plural(self.batches, "batch", "batches")
+        line = (
+            f"Validation (great-expectations): {plural(self.checked, 'bar')} in {batches} checked, "
+        )
         if not self.rejected:
             return line + "all passed."
         detail = ", ".join(f"{count:,} {reason}" for reason, count in self.reasons)
         return line + f"{self.rejected:,} rejected ({detail})."
-
-
-def _changed_ranges(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.execute(
-        """
-        select symbol, min(bar_time) as start_time, max(bar_time) + interval 1 minute as end_time
-        from staged_bars where not is_same group by symbol
-        """
-    ).df()
 
 
 def _upsert(con: duckdb.DuckDBPyConnection, bars: pd.DataFrame, data_source: str) -> LoadReport:
@@ -117,8 +110,10 @@ def _upsert(con: duckdb.DuckDBPyConnection, bars: pd.DataFrame, data_source: str
                      (stored.open, stored.high, stored.low, stored.close, stored.volume)
                  as is_same
         from incoming_bars as incoming
-        left join raw.bars_1m as stored using (symbol, bar_time)
-        """
+        left join (select * from raw.bars_1m where data_source = $source) as stored
+            using (symbol, bar_time)
+        """,
+        {"source": data_source},
     )
     con.unregister("incoming_bars")
     inserted, updated, unchanged = con.execute(
@@ -136,6 +131,7 @@ def _upsert(con: duckdb.DuckDBPyConnection, bars: pd.DataFrame, data_source: str
             volume = staged.volume, data_source = $source, loaded_at = $now
         from staged_bars as staged
         where staged.is_stored and not staged.is_same
+          and stored.data_source = $source
           and stored.symbol = staged.symbol and stored.bar_time = staged.bar_time
         """,
         {"source": data_source, "now": now},
@@ -148,7 +144,6 @@ def _upsert(con: duckdb.DuckDBPyConnection, bars: pd.DataFrame, data_source: str
         """,
         {"source": data_source, "now": now},
     )
-    trim_coverage(con, _changed_ranges(con), ["bars"], keep_source=data_source)
     con.execute("drop table staged_bars")
     return LoadReport(inserted=inserted, updated=updated, unchanged=unchanged)
 
@@ -255,7 +250,7 @@ def replace_ticks(
     ranges: pd.DataFrame,
     data_source: str,
 ) -> int:
-    """Store trades or quotes fetched for ``ranges``, replacing what those ranges held.
+    """Store trades or quotes fetched for ``ranges``, replacing what the source held there.
 
     Args:
         con: a warehouse connection inside the caller's transaction.
@@ -263,7 +258,7 @@ def replace_ticks(
         ticks: rows with ``symbol`` and ``sip_time`` (naive UTC) and any of the table's columns;
             the others are stored as NULL.
         ranges: ``symbol, start_time, end_time`` (end exclusive) the ticks were fetched for.
-        data_source: the label stored with each row.
+        data_source: the label stored with each row; other sources' rows are left alone.
 
     Returns:
         The number of rows stored; loading the same ranges again changes nothing.
@@ -272,12 +267,13 @@ def replace_ticks(
     con.register("replaced_ranges", ranges[["symbol", "start_time", "end_time"]])
     con.execute(
         f"""
-        delete from {table} as stored where exists (
+        delete from {table} as stored where stored.data_source = $source and exists (
             select 1 from replaced_ranges as replaced
             where replaced.symbol = stored.symbol
               and stored.sip_time >= replaced.start_time and stored.sip_time < replaced.end_time
         )
-        """
+        """,
+        {"source": data_source},
     )
     con.unregister("replaced_ranges")
     if ticks.empty:

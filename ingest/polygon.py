@@ -31,6 +31,7 @@ import duckdb
 import pandas as pd
 
 from backtest.errors import BacktestError
+from backtest.text import plural
 from backtest.warehouse import utc_now
 from ingest.coverage import (
     ApiCall,
@@ -265,7 +266,7 @@ class PolygonClient:
                 raise PolygonError(
                     f"Polygon kept answering HTTP {status} "
                     f"({STATUS_WORDS.get(status, 'error')}) to {what} after "
-                    f"{self.options.retries + 1} attempts: wait a minute and re-run.",
+                    f"{plural(self.options.retries + 1, 'attempt')}: wait a minute and re-run.",
                     status,
                 ) from None
             raise PolygonError(
@@ -506,7 +507,8 @@ def _endpoint(kind: str) -> str:
 
 
 def _stopped(error: BacktestError, done: int, total: int) -> BacktestError:
-    kept = f"; the {done} of {total} ranges fetched before it are kept" if done else ""
+    fetched = f"{done:,} of {plural(total, 'range')} fetched before it"
+    kept = f"; the {fetched} {'is' if done == 1 else 'are'} kept" if done else ""
     return BacktestError(f"{str(error).rstrip('.')}{kept}.")
 
 
@@ -572,7 +574,7 @@ def ingest_polygon(
             stored[chunk.kind] += rows
         notify(
             f"  polygon: {done}/{len(chunks)} {chunk.kind} {chunk.symbol} "
-            f"{chunk.start_time:%Y-%m-%d} ({len(frame):,} rows)"
+            f"{chunk.start_time:%Y-%m-%d} ({plural(len(frame), 'row')})"
         )
     run = counters("ok")
     record_run(con, run)

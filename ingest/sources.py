@@ -1,16 +1,17 @@
 """The data sources a run can use, behind one entry point: ``ingest_batch``.
 
-``demo`` makes synthetic whole days, ``files`` reads the user's bar files whole (the files are the
-user's chosen cache, so nothing in them is dropped), and ``polygon`` fetches from Polygon through
-the shared cache (only what the warehouse lacks). Bars are always loaded; trades and quotes only
-when asked for through ``SourceOptions.kinds`` (Polygon's real ones, or the demo's synthetic ones;
-bar files have none).
+``demo`` makes synthetic whole days, ``files`` reads the user's bar files in bounded chunks and
+loads them all (the files are the user's chosen cache, so nothing in them is dropped), and
+``polygon`` fetches from Polygon through the shared cache (only what the warehouse lacks). Bars
+are always loaded; trades and quotes only when asked for through ``SourceOptions.kinds``
+(Polygon's real ones, or the demo's synthetic ones; bar files have none).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import duckdb
 import pandas as pd
 
 from backtest.errors import BacktestError
+from backtest.text import plural
 from backtest.warehouse import connect, upsert_requests
 from ingest import demo, files
 from ingest.files import FileOptions
@@ -46,6 +48,8 @@ class SourceOptions:
     kinds: frozenset[str] = frozenset({"bars"})
     tick_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """For the files source: ``{"trades": paths, "quotes": paths}`` (see ingest.tick_files)."""
+    allow_synthetic: bool = False
+    """Let the demo source write into a warehouse that holds real data."""
 
 
 @dataclass(frozen=True)
@@ -82,9 +86,9 @@ class IngestReport(LoadReport):
         ]
         if self.data_source.startswith("polygon"):
             lines.append(
-                f"Polygon: {self.calls_made:,} API calls made for {self.chunks_fetched:,} ranges, "
-                f"{self.calls_saved:,} saved by the cache; {self.trades:,} trades and "
-                f"{self.quotes:,} quotes stored"
+                f"Polygon: {plural(self.calls_made, 'API call')} made for "
+                f"{plural(self.chunks_fetched, 'range')}, {self.calls_saved:,} saved by the cache; "
+                f"{plural(self.trades, 'trade')} and {plural(self.quotes, 'quote')} stored"
             )
         if self.batches:
             lines.append(self.validation_summary())
@@ -99,8 +103,9 @@ def fetch_bars(
 ) -> tuple[pd.DataFrame, str]:
     """Bars for the planned ``windows`` from a whole-batch source, and the label to store.
 
-    The demo source makes whole synthetic days; the files source reads every given file whole.
-    Polygon goes through the cache instead (``ingest_batch``).
+    The demo source makes whole synthetic days; the files source reads every given file whole
+    (``ingest_batch`` streams them chunk by chunk instead). Polygon goes through the cache
+    (``ingest_batch``).
     """
     if source == "demo":
         return demo.demo_bars(windows), demo.DATA_SOURCE
@@ -109,6 +114,31 @@ def fetch_bars(
     if source == "polygon":
         raise BacktestError("Source 'polygon' loads through the cache: use ingest_batch.")
     raise BacktestError(f"Unknown source '{source}': use one of {', '.join(SOURCES)}.")
+
+
+def refuse_demo_beside_real_data(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
+    """Stop a demo run on a warehouse holding real data, unless the user allowed it.
+
+    Each request reads only its own source's bars, so nothing would be overwritten; but a real
+    warehouse's marts (and every aggregate over them) would quietly gain SYNTHETIC results.
+    """
+    real = [
+        row[0]
+        for row in con.execute(
+            """
+            select data_source from raw.bars_1m where data_source <> $demo
+            union select data_source from raw.requests where data_source <> $demo
+            order by 1
+            """,
+            {"demo": demo.DATA_SOURCE},
+        ).fetchall()
+    ]
+    if real:
+        raise BacktestError(
+            f"Warehouse {db_path} holds real data ({', '.join(real)}), and the demo source "
+            "would add SYNTHETIC results beside it: name the source with --source "
+            f"{real[0].split('-')[0]}, use another --db for the demo, or pass --allow-synthetic."
+        )
 
 
 def _print_progress(message: str) -> None:
@@ -142,7 +172,9 @@ def ingest_batch(
     if source == "polygon":
         resolve_api_key(options.polygon)
         label = options.polygon.data_source("bars")
-        requests = requests.assign(data_source=label)
+        requests = requests.assign(
+            data_source=label, tick_data_source=options.polygon.data_source("trades")
+        )
         with connect(db_path) as con:
             con.begin()
             upsert_requests(con, requests)
@@ -160,13 +192,20 @@ def ingest_batch(
             calls_saved=counters.calls_saved,
             chunks_fetched=counters.chunks_fetched,
         )
-    bars, label = fetch_bars(source, plan_windows(requests), bar_paths, options.files)
+    label = "files" if source == "files" else demo.DATA_SOURCE
     requests = requests.assign(data_source=label)
     ticks = {kind: 0 for kind in ("trades", "quotes")}
-    with connect(db_path) as con:
+    with (
+        _bar_batches(source, requests, bar_paths, options.files, db_path) as batches,
+        connect(db_path) as con,
+    ):
+        if source == "demo" and not options.allow_synthetic:
+            refuse_demo_beside_real_data(con, db_path)
         con.begin()
         upsert_requests(con, requests)
-        load = load_bars(con, bars, label, origin=_origin(bars, label))
+        load = LoadReport()
+        for bars in batches:
+            load += load_bars(con, bars, label, origin=_origin(bars, label))
         if source == "demo":
             for kind in kinds[1:]:
                 ticks[kind] = _load_demo_ticks(con, requests, kind)
@@ -177,6 +216,24 @@ def ingest_batch(
     skipped = [kind for kind in kinds[1:] if source == "files" and not ticks[kind]]
     notes = tuple(f"No {kind} were loaded: give them with --{kind} PATH." for kind in skipped)
     return requests, IngestReport.of(load, label, notes=notes, **ticks)
+
+
+@contextmanager
+def _bar_batches(
+    source: str,
+    requests: pd.DataFrame,
+    bar_paths: Sequence[str | Path],
+    file_options: FileOptions,
+    db_path: Path,
+) -> Iterator[Iterable[pd.DataFrame]]:
+    """The bars to load, as batches: the demo's in one; bar files chunk by chunk, read into a
+    spool beside the warehouse before it is opened (see ``files.spooled_bar_batches``)."""
+    if source != "files":
+        yield [fetch_bars(source, plan_windows(requests))[0]]
+        return
+    folder = db_path.parent if db_path.parent.is_dir() else None
+    with files.spooled_bar_batches(bar_paths, file_options, files.CHUNK_ROWS, folder) as batches:
+        yield batches
 
 
 def _load_demo_ticks(con: duckdb.DuckDBPyConnection, requests: pd.DataFrame, kind: str) -> int:

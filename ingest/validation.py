@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from backtest.errors import BacktestError
+from backtest.text import plural
 
 PRICES = ["open", "high", "low", "close"]
 REQUIRED = ["symbol", "bar_time", *PRICES, "volume"]
@@ -279,7 +280,7 @@ def render_result(result: dict[str, Any]) -> str:
     lines = [
         f"{'PASSED' if result.get('success') else 'FAILED'}: "
         f"{statistics.get('successful_expectations', 0)} of "
-        f"{statistics.get('evaluated_expectations', 0)} expectations met"
+        f"{plural(statistics.get('evaluated_expectations', 0), 'expectation')} met"
     ]
     for expectation in result.get("expectations", []):
         kwargs = {

@@ -13,6 +13,7 @@ import importlib
 import os
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -230,6 +231,40 @@ def combined_requirements(settings: dict[str, dict]) -> DataRequirements:
         if entry.get("enabled"):
             needs = needs | plugins[name].data_requirements()
     return needs
+
+
+def build_plugin_settings(requested: Iterable[str] = ()) -> dict[str, dict]:
+    """The ``vars.backtest_plugins`` of a build over the stored requests.
+
+    Every plugin enabled in the project is computed and belongs to the default set (``in_all``)
+    that requests without a selection run; a plugin that a stored request names explicitly
+    (``--calculation``) is computed too, for the requests that name it. Names of plugins that no
+    longer exist are ignored, so their rows go at the next full refresh.
+    """
+    requested = set(requested)
+    return {
+        info.name: {
+            "enabled": info.enabled or info.name in requested,
+            "in_all": info.enabled,
+            "points": info.points,
+            "runs": info.runs,
+        }
+        for info in plugin_infos()
+    }
+
+
+def calculation_selection(selection: str = "all") -> str | None:
+    """What a request stores of its run's ``--calculation``: None for all, else sorted names.
+
+    >>> calculation_selection("all") is None
+    True
+    >>> calculation_selection("rsi_14, m1_ema")
+    'm1_ema,rsi_14'
+    """
+    settings = plugin_settings(selection)
+    if selection.strip().lower() == "all":
+        return None
+    return ",".join(name for name, entry in settings.items() if entry["enabled"])
 
 
 def plugin_settings(selection: str = "all") -> dict[str, dict]:

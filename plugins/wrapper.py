@@ -71,16 +71,17 @@ def _problem(signal: object, entry_time: pd.Timestamp) -> str | None:
 
 
 def _ticks_before(
-    ticks: dict[str, pd.DataFrame] | None,
-    symbol: str,
+    ticks: dict[tuple[str, str], pd.DataFrame] | None,
+    request,
     time_column: str,
     entry_time: pd.Timestamp,
     minutes: int,
 ) -> pd.DataFrame | None:
-    """The symbol's trades or quotes with ``entry - minutes <= time < entry`` (None if unloaded)."""
+    """The request's own source's trades or quotes of its symbol with
+    ``entry - minutes <= time < entry`` (None if unloaded)."""
     if ticks is None:
         return None
-    frame = ticks.get(symbol)
+    frame = ticks.get((request.tick_data_source, request.symbol))
     if frame is None:
         return pd.DataFrame(columns=[time_column])
     times = frame[time_column]
@@ -92,7 +93,7 @@ def _signal_row(
     request,
     bars: pd.DataFrame,
     points: float,
-    ticks: dict[str, dict[str, pd.DataFrame] | None],
+    ticks: dict[str, dict[tuple[str, str], pd.DataFrame] | None],
 ) -> dict:
     entry_time = pd.Timestamp(request.entry_time)
     row = {
@@ -115,8 +116,8 @@ def _signal_row(
         "data_end": bars.bar_time.max() if len(bars) else None,
         "entry_time": entry_time,
         "1min_bars": bars,
-        "trades": _ticks_before(ticks["trades"], request.symbol, "trade_time", entry_time, minutes),
-        "quotes": _ticks_before(ticks["quotes"], request.symbol, "quote_time", entry_time, minutes),
+        "trades": _ticks_before(ticks["trades"], request, "trade_time", entry_time, minutes),
+        "quotes": _ticks_before(ticks["quotes"], request, "quote_time", entry_time, minutes),
     }
 
     def compute():
@@ -155,10 +156,11 @@ def run_adapters(
 
     Args:
         settings: ``vars.backtest_plugins`` of the build (enabled, points, runs per plugin).
-        requests: Pending requests (uid, symbol, entry_time).
+        requests: Pending requests (uid, symbol, entry_time, tick_data_source).
         bars: ``int_lookback_bars_selected`` rows (uid, bar_time, OHLCV) of those requests.
-        trades: ``stg_raw__trades`` rows of their symbols, when an adapter needs trades.
-        quotes: ``stg_raw__quotes`` rows of their symbols, when an adapter needs quotes.
+        trades: ``stg_raw__trades`` rows of their symbols (with ``data_source``), when an
+            adapter needs trades; each request sees only its ``tick_data_source``'s.
+        quotes: ``stg_raw__quotes`` rows of their symbols, likewise.
     """
     names = [
         name
@@ -173,7 +175,7 @@ def run_adapters(
         }
         empty = pd.DataFrame(columns=BAR_COLUMNS)
         ticks = {
-            kind: None if frame is None else dict(tuple(frame.groupby("symbol")))
+            kind: None if frame is None else dict(tuple(frame.groupby(["data_source", "symbol"])))
             for kind, frame in (("trades", trades), ("quotes", quotes))
         }
         for name in names:

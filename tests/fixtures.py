@@ -50,6 +50,7 @@ def run(settings):
     def _run(frame: pd.DataFrame, source: str = "demo", bars=(), **options):
         full_refresh = options.pop("full_refresh", False)
         calculation = options.pop("calculation", "all")
+        source_options = options.pop("source_options", None)
         return run_requests(
             settings,
             frame,
@@ -59,6 +60,7 @@ def run(settings):
             calculation,
             full_refresh,
             show_progress=False,
+            source_options=source_options,
         )
 
     return _run

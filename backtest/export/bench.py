@@ -17,12 +17,14 @@ from backtest.config import Settings
 from backtest.export._pgcluster import start_cluster
 from backtest.export.exporter import ExportReport, export_tables
 from backtest.export.target import DEFAULT_BATCH_SIZES, ExportTarget
+from backtest.text import plural
 
 
 def _line(label: str, report: ExportReport) -> str:
     bars = next((table.upserted for table in report.tables if table.table == "bt_bars"), 0)
     return (
-        f"{label:<28} {report.changed:>9,} rows ({bars:,} bt_bars) in {report.seconds:6.2f} s"
+        f"{label:<28} {plural(report.changed, 'row'):>14} ({bars:,} bt_bars) in "
+        f"{report.seconds:6.2f} s"
         f"  = {report.rows_per_second:>9,.0f} rows/s"
     )
 
@@ -70,7 +72,7 @@ def _benchmark(
     db_path = folder / f"export-bench-{requests}.duckdb"
     for stale in folder.glob(f"{db_path.name}*"):
         stale.unlink()
-    print(f"Building {requests:,} demo requests (SYNTHETIC bars) into {db_path} ...")
+    print(f"Building {plural(requests, 'demo request')} (SYNTHETIC bars) into {db_path} ...")
     started = time.perf_counter()
     report = run_requests(
         Settings.from_env(db_path),
@@ -79,7 +81,7 @@ def _benchmark(
         "demo",
         show_progress=False,
     )
-    print(f"Built {len(report.uids):,} requests in {time.perf_counter() - started:.1f} s.")
+    print(f"Built {plural(len(report.uids), 'request')} in {time.perf_counter() - started:.1f} s.")
     if db_url:
         lines = _exports(db_path, ExportTarget("postgres", db_url=db_url, batch_size=batch_size))
     else:
@@ -91,7 +93,7 @@ def _benchmark(
             )
             lines = _exports(db_path, target)
     batch = batch_size or DEFAULT_BATCH_SIZES["postgres"]
-    print(f"\nPostgres export of {requests:,} requests, batches of {batch:,} rows:")
+    print(f"\nPostgres export of {plural(requests, 'request')}, batches of {plural(batch, 'row')}:")
     for line in lines:
         print("  " + line)
     return lines

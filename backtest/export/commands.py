@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from backtest.errors import BacktestError
+from backtest.text import plural
 
 
 def add_export_parsers(
@@ -93,9 +94,8 @@ def add_export_parsers(
 
 def _progress_printer(stream=sys.stderr):
     def show(done) -> None:
-        stream.write(
-            f"\r  {done.table}: {done.operation} {done.done:,}/{done.total:,} rows".ljust(78)
-        )
+        line = f"\r  {done.table}: {done.operation} {done.done:,}/{plural(done.total, 'row')}"
+        stream.write(line.ljust(78))
         stream.flush()
 
     return show if stream.isatty() else None

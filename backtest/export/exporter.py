@@ -24,6 +24,7 @@ from backtest.export.schema import (
 )
 from backtest.export.state import Changes, ExportState
 from backtest.export.target import DeliveryError, ExportTarget, Transport
+from backtest.text import plural
 from backtest.warehouse import connect
 
 
@@ -95,17 +96,16 @@ class ExportReport:
             if table.skipped:
                 lines.append(f"{table.table}: skipped ({table.skipped})")
                 continue
-            batches = f"{table.batches} batch{'es' if table.batches != 1 else ''}"
             counts = f"{table.upserted:,} upserted, {table.deleted:,} deleted"
-            line = f"{table.table}: {counts} in {batches}"
+            line = f"{table.table}: {counts} in {plural(table.batches, 'batch', 'batches')}"
             if table.held_back:
                 line += f"; {table.held_back:,} held back until their request is fully built"
             lines.append(line)
         if self.created_tables:
             lines.append(f"Created tables: {', '.join(self.created_tables)}.")
         lines.append(
-            f"Exported {self.changed:,} changed rows to {self.target} ({self.transport}) in "
-            f"{self.seconds:.1f} s ({self.rows_per_second:,.0f} rows/s)."
+            f"Exported {plural(self.changed, 'changed row')} to {self.target} "
+            f"({self.transport}) in {self.seconds:.1f} s ({self.rows_per_second:,.0f} rows/s)."
         )
         return "\n".join(lines)
 
@@ -114,7 +114,11 @@ Progress = Callable[[BatchDone], None]
 
 
 def _exported_specs(con, specs: list[TableSpec]) -> tuple[list[TableSpec], list[TableReport]]:
-    """The specs whose marts are built (checked column by column) and reports for the rest."""
+    """The specs whose marts are built (checked column by column) and reports for the rest.
+
+    Only per-request tables (with a ``uid``) are exported or reported as skipped; a ``bt_*``
+    summary without one (``bt_signal_performance``) is derived from them and not replicated.
+    """
     ready, skipped = [], []
     for spec in specs:
         columns = warehouse_columns(con, spec.name)
@@ -129,14 +133,14 @@ def _exported_specs(con, specs: list[TableSpec]) -> tuple[list[TableSpec], list[
         check_against_warehouse(spec, columns)
         ready.append(spec)
     declared = {spec.name for spec in specs}
-    built = con.execute(
-        "select table_name from information_schema.tables where table_schema = ? "
-        "and table_name like 'bt\\_%' escape '\\' order by table_name",
+    per_request = con.execute(
+        "select table_name from information_schema.columns where table_schema = ? "
+        "and column_name = 'uid' and table_name like 'bt\\_%' escape '\\' order by table_name",
         [WAREHOUSE_SCHEMA],
     ).fetchall()
     skipped += [
         TableReport(name, skipped="no schema.sql declares it")
-        for (name,) in built
+        for (name,) in per_request
         if name not in declared
     ]
     return ready, skipped
@@ -178,7 +182,8 @@ class _Delivery:
 
     def _failed(self, error: DeliveryError, spec: TableSpec, operation: str, number: int) -> str:
         where = f"{operation} batch {number} of {spec.name}"
-        recorded = f"the {self.delivered:,} rows delivered before it are recorded"
+        are = "is" if self.delivered == 1 else "are"
+        recorded = f"the {plural(self.delivered, 'row')} delivered before it {are} recorded"
         if error.kind == "lost":
             return (
                 f"The connection to {self.state.target} was lost during {where} "

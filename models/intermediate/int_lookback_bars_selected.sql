@@ -1,6 +1,7 @@
 {#-
     The only bars a signal may see: real bars with entry - lookback <= bar_time < entry,
-    numbered from the oldest (bar_index 0). Never the entry bar, never a filled minute.
+    numbered from the oldest (bar_index 0). Never the entry bar, never a filled minute, never
+    another source's bars.
 -#}
 with
 
@@ -21,6 +22,7 @@ lookback_grid as (
     select
         requests.uid,
         requests.symbol,
+        requests.data_source,
         requests.entry_time,
         requests.lookback_minutes,
         {{ add_minutes('requests.entry_time', '-minutes_before.minutes_before') }} as bar_time
@@ -49,6 +51,7 @@ lookback_bars as (
     from lookback_grid
     inner join bars
         on lookback_grid.symbol = bars.symbol
+        and lookback_grid.data_source = bars.data_source
         and lookback_grid.bar_time = bars.bar_time
 
 ),

@@ -1,7 +1,8 @@
 {#-
     The stored window: offsets -15..59 around each pending entry, exactly 75 rows per uid.
     A minute without a real bar takes the last real close at or before it (open = high = low =
-    close, volume 0, is_filled). Only bars inside the request's data horizon
+    close, volume 0, is_filled). Only bars of the request's own data_source are read, and only
+    bars inside the request's data horizon
     (entry - lookback onwards) can be carried forward, so a result never depends on what else
     happens to be cached.
 -#}
@@ -30,6 +31,7 @@ minute_grid as (
     select
         requests.uid,
         requests.symbol,
+        requests.data_source,
         offsets.bar_offset,
         {{ add_minutes('requests.entry_time', 'offsets.bar_offset') }} as bar_time,
         {{ add_minutes('requests.entry_time', '-greatest(requests.lookback_minutes, 15)') }}
@@ -57,6 +59,7 @@ last_real_bars as (
     from minute_grid
     asof left join bars
         on minute_grid.symbol = bars.symbol
+        and minute_grid.data_source = bars.data_source
         and minute_grid.bar_time >= bars.bar_time
 
 ),

@@ -1,12 +1,29 @@
-{#- Every enabled plugin's signals, one row per pending uid and calculation: the set-based
-    plugins' public models and the generic adapter wrapper's rows (vars.backtest_plugins).
-    Adding a plugin adds a branch here without editing this file. A signal that claims ok but
-    breaks the standard (direction, strength or confidence) is failed for that entry only. -#}
+{#- The signals of each pending request's own calculations, one row per uid and calculation:
+    the set-based plugins' public models and the generic adapter wrapper's rows
+    (vars.backtest_plugins), kept where the request runs that calculation (its --calculation
+    selection, or every enabled plugin). Adding a plugin adds a branch here without editing this
+    file. A signal that claims ok but breaks the standard (direction, strength or confidence) is
+    failed for that entry only. -#}
 with
+
+requests as (
+
+    select * from {{ ref('int_requests_pending') }}
+
+),
+
+computed as (
+
+    {{ union_signal_models() }}
+
+),
 
 signals as (
 
-    {{ union_signal_models() }}
+    select computed.*
+    from computed
+    inner join requests on computed.uid = requests.uid
+    where {{ request_runs_calculation('requests.calculations', 'computed.calculation') }}
 
 ),
 

@@ -15,7 +15,8 @@ renamed as (
         bid_price,
         bid_size,
         ask_price,
-        ask_size
+        ask_size,
+        data_source
 
     from source
     where bid_price > 0 and ask_price > 0 and ask_price >= bid_price

@@ -17,6 +17,8 @@ renamed as (
         cast(floor(historical_lookback_hours * 60) as integer) as lookback_minutes,
         forward_bars,
         data_source,
+        coalesce(tick_data_source, data_source) as tick_data_source,
+        calculations,
         created_at,
         requested_at
 

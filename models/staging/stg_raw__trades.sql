@@ -13,7 +13,8 @@ renamed as (
         cast(sip_time as timestamp) as trade_time,
         date_trunc('minute', cast(sip_time as timestamp)) as trade_minute,
         price,
-        size
+        size,
+        data_source
 
     from source
     where price > 0 and size > 0

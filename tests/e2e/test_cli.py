@@ -22,7 +22,7 @@ def db(tmp_path):
 
 
 def test_single_request_writes_one_json_object(db, tmp_path, capsys):
-    output = tmp_path / "out" / "result.json"
+    output = tmp_path / "result.json"
     assert main(["run", *SINGLE, "--db", db, "--output", str(output)]) == 0
     result = json.loads(output.read_text())
     assert result["uid"] == "AAPL.062724.1335.L"

@@ -187,6 +187,23 @@ def test_cli_export_prints_a_summary_and_force_resends_everything(warehouse, pg,
     assert_replica(warehouse, pg)
 
 
+def test_the_derived_summary_is_not_announced_and_undeclared_request_tables_are(
+    warehouse, pg_url, capsys
+):
+    with duckdb.connect(str(warehouse)) as con:
+        assert con.execute("select count(*) from bt_signal_performance").fetchone()[0] > 0
+    assert main(["export", "--db", str(warehouse), "--db-url", pg_url, "--init-schema"]) == 0
+    assert "bt_signal_performance" not in capsys.readouterr().out
+
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create table bt_new_mart as select uid from bt_index")
+        con.execute("create table bt_new_summary as select count(*) as requests from bt_index")
+    assert main(["export", "--db", str(warehouse), "--db-url", pg_url]) == 0
+    shown = capsys.readouterr().out
+    assert "bt_new_mart: skipped (no schema.sql declares it)" in shown
+    assert "bt_new_summary" not in shown and "bt_signal_performance" not in shown
+
+
 def test_cli_print_schema_is_the_ddl_that_init_schema_runs(pg, capsys):
     assert main(["export", "--print-schema"]) == 0
     printed = capsys.readouterr().out

@@ -129,23 +129,27 @@ def test_clearing_a_range_removes_data_and_coverage_so_it_is_fetched_again(polyg
     assert [call.path.split("/")[4] for call in polygon.log] == ["IBM"]
 
 
-def test_bars_from_another_source_cut_back_the_polygon_coverage(polygon, settings, tmp_path):
+def test_bars_from_another_source_sit_beside_polygon_bars_and_its_coverage(
+    polygon, settings, tmp_path
+):
     requests = prepared(("SPY", "2013-10-07 14:00:00", "LONG"))
     ingest(settings, requests)
-    minute = "select open from raw.bars_1m where symbol = 'SPY' and bar_time = '2013-10-07 14:05'"
-    polygon_open = query(settings.db_path, minute)[0][0]
+    minute = (
+        "select data_source, open from raw.bars_1m where symbol = 'SPY' "
+        "and bar_time = '2013-10-07 14:05' order by data_source"
+    )
+    [(_, polygon_open)] = query(settings.db_path, minute)
+    coverage = query(settings.db_path, "select * from raw.coverage order by all")
     other = tmp_path / "other.csv"
     other.write_text(
         "symbol,timestamp,open,high,low,close,volume\nSPY,2013-10-07T14:05:00Z,1,1,1,1,1\n"
     )
     ingest_batch(settings.db_path, requests, "files", [other])
-    assert query(settings.db_path, minute) == [(1.0,)]
+    assert query(settings.db_path, minute) == [("files", 1.0), ("polygon", polygon_open)]
+    assert query(settings.db_path, "select * from raw.coverage order by all") == coverage
     polygon.reset()
     ingest(settings, requests)
-    [call] = polygon.log
-    changed = pd.Timestamp("2013-10-07 14:05")
-    assert call.path.endswith(f"/{changed.value // 10**6}/{changed.value // 10**6 + 59_999}")
-    assert query(settings.db_path, minute) == [(polygon_open,)]
+    assert polygon.log == []  # the polygon bars are still all there: nothing to fetch
 
 
 def test_the_cache_command_shows_and_clears(polygon, settings, capsys):
@@ -182,6 +186,35 @@ def test_the_cache_command_shows_and_clears(polygon, settings, capsys):
     assert query(settings.db_path, on_bac_day) == [(0,)]
     assert main(["cache", "--db", db, "--from", "2013-10-08"]) == 2
     assert "add --clear SYMBOL" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("clear", [[], ["--clear", "AAPL"]])
+def test_cache_on_a_mistyped_db_says_it_does_not_exist_and_creates_nothing(tmp_path, capsys, clear):
+    from backtest.cli import main
+
+    missing = tmp_path / "typo" / "warehuose.duckdb"
+    assert main(["cache", "--db", str(missing), *clear]) == 2
+    assert capsys.readouterr().err == (
+        f"error: Warehouse {missing} does not exist: check --db (or $BACKTEST_DB), "
+        "or load data first with `backtest run` or `backtest ingest`.\n"
+    )
+    assert not missing.parent.exists()
+
+
+def test_cache_statistics_open_the_warehouse_read_only(tmp_path, capsys):
+    from backtest.cli import main
+
+    foreign = tmp_path / "other.duckdb"
+    duckdb.connect(str(foreign)).close()
+    assert main(["cache", "--db", str(foreign)]) == 2
+    assert "lacks a table backtest reads" in capsys.readouterr().err
+    with duckdb.connect(str(foreign), read_only=True) as con:
+        schemas = con.execute("select schema_name from information_schema.schemata").fetchall()
+    assert ("raw",) not in schemas  # a writable open would have created the raw schema
+    with connect(foreign):
+        pass
+    assert main(["cache", "--db", str(foreign)]) == 0
+    assert "Bars: 0" in capsys.readouterr().out
 
 
 MINUTE = pd.Timedelta(minutes=1)

@@ -19,7 +19,7 @@ def test_run_with_polygon_produces_results_from_the_served_bars(
     db = str(tmp_path / "polygon.duckdb")
     assert main(["run", "--source", "polygon", *SINGLE, *BARS_ONLY, "--db", db]) == 0
     shown = capsys.readouterr().out
-    assert "Polygon: 1 API calls made for 1 ranges, 0 saved by the cache" in shown
+    assert "Polygon: 1 API call made for 1 range, 0 saved by the cache" in shown
     assert "Validation (great-expectations):" in shown and "all passed" in shown
     spy = lean_bars[lean_bars.symbol == "SPY"].set_index("bar_time")
     [(uid, status, source)] = query(db, "select uid, status, data_source from bt_index")

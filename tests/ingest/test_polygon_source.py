@@ -168,11 +168,11 @@ def test_an_unknown_symbol_is_a_clear_error_and_nothing_is_cached(polygon, setti
 def test_adjusted_and_raw_bars_are_cached_apart(polygon, settings, lean_bars):
     requests = prepared(("AAPL", "2014-06-06 19:00:00", "LONG"))
     minute = pd.Timestamp("2014-06-06 19:59")
-    close = f"select close from raw.bars_1m where bar_time = '{minute}'"
+    close = f"select close from raw.bars_1m where bar_time = '{minute}' and data_source = ?"
     ingest(settings, requests)
-    adjusted = query(settings.db_path, close)[0][0]
+    adjusted = query(settings.db_path, close, "polygon")[0][0]
     ingest(settings, requests, PolygonOptions(adjusted=False))
-    raw = query(settings.db_path, close)[0][0]
+    raw = query(settings.db_path, close, "polygon-raw")[0][0]
     source_close = lean_bars[(lean_bars.symbol == "AAPL") & (lean_bars.bar_time == minute)].close
     assert raw == source_close.item() > 600  # INVENTORY: raw prices, $645.70 on 06-06
     assert adjusted == pytest.approx(raw / 7, abs=1e-4)  # the 7:1 split of 2014-06-09
@@ -180,12 +180,15 @@ def test_adjusted_and_raw_bars_are_cached_apart(polygon, settings, lean_bars):
         "true",
         "false",
     ]
-    covering = "select data_source from raw.coverage where start_time <= ? and end_time > ?"
-    assert query(settings.db_path, covering, minute, minute) == [("polygon-raw",)]
+    covering = (
+        "select data_source from raw.coverage where start_time <= ? and end_time > ? order by 1"
+    )
+    assert query(settings.db_path, covering, minute, minute) == [("polygon",), ("polygon-raw",)]
     polygon.reset()
-    ingest(settings, requests)  # adjusted again: its coverage was cut back, so it is fetched
-    assert len(polygon.requests_to("/v2/aggs/")) == 1
-    assert query(settings.db_path, close)[0][0] == pytest.approx(adjusted)
+    ingest(settings, requests)  # adjusted again: still held beside the raw bars, not fetched
+    ingest(settings, requests, PolygonOptions(adjusted=False))
+    assert polygon.requests_to("/v2/aggs/") == []
+    assert query(settings.db_path, close, "polygon")[0][0] == pytest.approx(adjusted)
 
 
 def test_trades_and_quotes_load_only_when_asked(polygon, settings):

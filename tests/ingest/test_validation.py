@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 
+import duckdb
 import pandas as pd
 import pytest
 
@@ -149,7 +150,7 @@ def test_the_validate_command_renders_stored_and_new_batches(settings, tmp_path,
         load_bars(con, batch({}, {"volume": -1.0}), "files", origin="first")
         load_bars(con, batch({}).assign(symbol="ABC"), "files", origin="second")
         con.commit()
-    assert main(["validate", "--db", db]) == 0
+    assert main(["validate", "--db", db]) == 1  # batch 1, listed, failed
     listing = capsys.readouterr().out.splitlines()
     assert [line.split(" (")[0] for line in listing] == ["Batch 2", "Batch 1"]
     assert main(["validate", "--db", db, "--symbol", "xyz"]) == 1
@@ -175,10 +176,13 @@ def test_the_validate_command_renders_stored_and_new_batches(settings, tmp_path,
 
 
 def test_great_expectations_is_imported_only_when_validation_runs(tmp_path):
+    db = tmp_path / "lazy.duckdb"
+    with connect(db):
+        pass
     script = (
         "import sys\n"
         "from backtest.cli import main\n"
-        f"main(['cache', '--db', {str(tmp_path / 'lazy.duckdb')!r}])\n"
+        f"assert main(['cache', '--db', {str(db)!r}]) == 0\n"
         "assert 'great_expectations' not in sys.modules, 'imported too early'\n"
         "from ingest.validation import validate_bars\n"
         "assert 'great_expectations' not in sys.modules\n"
@@ -202,3 +206,44 @@ def test_loading_the_same_bad_batch_again_keeps_one_reject_per_row(settings):
             con.commit()
         kept = con.execute("select reason, origin from raw.bar_rejects order by reason").fetchall()
     assert kept == [("close outside [low, high]", "again.csv"), ("negative volume", "again.csv")]
+
+
+def test_validate_exits_1_when_a_listed_batch_failed_and_0_when_all_passed(settings, capsys):
+    db = str(settings.db_path)
+    with connect(settings.db_path) as con:
+        con.begin()
+        load_bars(con, batch({}), "files", origin="good")
+        con.commit()
+    assert main(["validate", "--db", db]) == 0
+    with connect(settings.db_path) as con:
+        con.begin()
+        load_bars(con, batch({}, {"volume": -1.0}).assign(symbol="ABC"), "files", origin="bad")
+        con.commit()
+    assert main(["validate", "--db", db]) == 1
+    listing = capsys.readouterr().out.splitlines()
+    assert [line.split(" (")[0] for line in listing[-2:]] == ["Batch 2", "Batch 1"]
+    assert main(["validate", "--db", db, "--last", "1", "--symbol", "XYZ"]) == 0
+
+
+@pytest.mark.parametrize("arguments", [["validate"], ["validate", "--symbol", "AAPL"]])
+def test_validate_on_a_mistyped_db_says_it_does_not_exist_and_creates_nothing(
+    tmp_path, capsys, arguments
+):
+    missing = tmp_path / "typo" / "warehuose.duckdb"
+    assert main([*arguments, "--db", str(missing)]) == 2
+    error = capsys.readouterr().err
+    assert error == (
+        f"error: Warehouse {missing} does not exist: check --db (or $BACKTEST_DB), "
+        "or load data first with `backtest run` or `backtest ingest`.\n"
+    )
+    assert not missing.parent.exists()
+
+
+def test_validate_opens_the_warehouse_read_only(tmp_path, capsys):
+    foreign = tmp_path / "other.duckdb"
+    duckdb.connect(str(foreign)).close()
+    assert main(["validate", "--db", str(foreign)]) == 2
+    assert "lacks a table backtest reads" in capsys.readouterr().err
+    with duckdb.connect(str(foreign), read_only=True) as con:
+        schemas = con.execute("select schema_name from information_schema.schemata").fetchall()
+    assert ("raw",) not in schemas  # a writable open would have created the raw schema

@@ -6,7 +6,13 @@ import pandas as pd
 import pytest
 
 from backtest.errors import BacktestError
-from backtest.requests import RunOptions, prepare_requests, single_request
+from backtest.requests import (
+    RunOptions,
+    duplicates_note,
+    prepare_requests,
+    read_requests_file,
+    single_request,
+)
 from backtest.uid import make_uid
 
 
@@ -41,15 +47,34 @@ def test_batch_reports_the_first_bad_row_by_number():
         prepare_requests(frame, RunOptions())
 
 
-def test_duplicate_uids_collapse_to_the_last():
+def test_duplicate_uids_collapse_to_the_first_and_are_counted():
     frame = pd.DataFrame(
         {
-            "symbol": ["AAPL", "aapl"],
-            "entry_time": ["2024-06-27 13:35"] * 2,
-            "direction": ["LONG", "long"],
+            "symbol": ["AAPL", "aapl", "MSFT"],
+            "entry_time": ["2024-06-27 13:35", "2024-06-27T09:35-04:00", "2024-06-27 13:35"],
+            "direction": ["LONG", "long", "SHORT"],
         }
     )
-    assert len(prepare_requests(frame, RunOptions())) == 1
+    requests = prepare_requests(frame, RunOptions())
+    assert requests.uid.tolist() == ["AAPL.062724.1335.L", "MSFT.062724.1335.S"]
+    assert requests.attrs == {"rows": 3, "duplicates": 1}
+    assert duplicates_note(**requests.attrs) == "3 rows, 1 duplicate of an earlier row ignored"
+
+
+def test_a_file_of_ten_thousand_copies_reports_its_duplicates(tmp_path):
+    path = tmp_path / "requests.csv"
+    path.write_text("symbol,entry_time,direction\n" + "AAPL,2024-06-27 13:35,LONG\n" * 10_000)
+    requests = prepare_requests(read_requests_file(path), RunOptions())
+    assert len(requests) == 1
+    assert duplicates_note(**requests.attrs) == (
+        "10,000 rows, 9,999 duplicates of earlier rows ignored"
+    )
+
+
+def test_no_duplicates_means_no_sentence():
+    requests = prepare_requests(single_request("AAPL", "2024-06-27 13:35", "LONG"), RunOptions())
+    assert requests.attrs == {"rows": 1, "duplicates": 0}
+    assert duplicates_note(**requests.attrs) == ""
 
 
 def test_missing_columns_and_empty_input_are_explained():

@@ -27,6 +27,7 @@ quote_minutes as (
     select
         requests.uid,
         requests.symbol,
+        requests.tick_data_source,
         requests.entry_time,
         {{ add_minutes('requests.entry_time', 'offsets.bar_offset') }} as quote_minute
 
@@ -47,6 +48,7 @@ window_quotes as (
     from quote_minutes
     inner join quotes
         on quote_minutes.symbol = quotes.symbol
+        and quote_minutes.tick_data_source = quotes.data_source
         and quote_minutes.quote_minute = quotes.quote_minute
     where quotes.quote_time < quote_minutes.entry_time
 

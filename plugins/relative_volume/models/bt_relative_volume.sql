@@ -1,12 +1,4 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='uid',
-    on_schema_change='fail',
-    enabled=plugin_enabled('relative_volume'),
-    tags=['full_scan'],
-) }}
-{{ plugin_results('int_relative_volume__at_entry', [
+{{ plugin_results('relative_volume', 'int_relative_volume__at_entry', [
     'cast(volume_ratio as double) as volume_ratio',
     'cast(recent_volume as double) as recent_volume',
     'cast(baseline_volume_5m as double) as baseline_volume_5m', 'recent_change_pct',
