@@ -22,8 +22,17 @@ test: install
 bench: install
 	$(VENV)/bin/backtest bench
 
+# sqlfluff's dbt templater compiles the models: it gets a throwaway warehouse and dbt folders
+# under target/lint, never the user's warehouse. Macros are linted where the models expand them.
+LINT_DIR := target/lint
+SQL      := models plugins/*/models
+
 lint: install
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	rm -rf $(LINT_DIR) && mkdir -p $(LINT_DIR)
+	BACKTEST_DB=$(LINT_DIR)/lint.duckdb DBT_TARGET_PATH=$(LINT_DIR)/target \
+	DBT_LOG_PATH=$(LINT_DIR)/logs $(VENV)/bin/sqlfluff lint $(SQL)
 
 clean:
 	rm -rf $(VENV) target logs warehouse/*.duckdb* .pytest_cache

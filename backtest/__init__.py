@@ -1,6 +1,6 @@
 """Intraday backtests of trading signals: DuckDB warehouse, dbt models, calculation plugins.
 
-The public API is imported lazily, so ``import backtest.errors`` (used everywhere) stays light.
+The public API is imported lazily, so ``import backtest.core.errors`` (used everywhere) stays light.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ def __getattr__(name: str):
 
         return getattr(api, name)
     if name == "BacktestError":
-        from backtest.errors import BacktestError
+        from backtest.core.errors import BacktestError
 
         return BacktestError
     if name == "load_all_plugins":

@@ -9,18 +9,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from backtest.build import BuildReport, run_dbt_build
-from backtest.config import Settings
-from backtest.requests import RunOptions, duplicates_note, prepare_requests
-from backtest.text import plural
-from backtest.warehouse import hold, stored_calculation_names
-from ingest import IngestReport, LoadReport, SourceOptions, ingest_batch
+from backtest.build.dbt import BuildReport, run_dbt_build
+from backtest.core.config import Settings
+from backtest.core.requests import RunOptions, duplicates_note, prepare_requests
+from backtest.core.text import plural
+from backtest.core.warehouse import hold, stored_calculation_names
+from ingest import LoadReport, SourceOptions, ingest_batch
 from plugins.loader import (
     build_plugin_settings,
     calculation_selection,
     combined_requirements,
     plugin_settings,
 )
+from plugins.storage import refresh_adapter_tables
 
 
 @dataclass(frozen=True)
@@ -46,18 +47,6 @@ def _stage_printer(enabled: bool) -> Callable[[str], None]:
     return say
 
 
-def ingest_requests(
-    settings: Settings,
-    requests: pd.DataFrame,
-    source: str,
-    bar_paths: Sequence[str | Path] = (),
-    source_options: SourceOptions | None = None,
-    notify: Callable[[str], None] | None = None,
-) -> tuple[pd.DataFrame, IngestReport]:
-    """Store the requests and load the data they need (see ``ingest.ingest_batch``)."""
-    return ingest_batch(settings.db_path, requests, source, bar_paths, source_options, notify)
-
-
 def build_warehouse(
     settings: Settings,
     full_refresh: bool = False,
@@ -68,19 +57,23 @@ def build_warehouse(
     calculations: the enabled plugins, or those its run named with ``--calculation``."""
     with hold(settings.db_path) as con:
         named = stored_calculation_names(con)
-        return run_dbt_build(
+        plugins = build_plugin_settings(named)
+        report = run_dbt_build(
             settings.db_path,
-            plugin_settings=build_plugin_settings(named),
+            plugin_settings=plugins,
             full_refresh=full_refresh,
             show_progress=show_progress,
             full_checks=full_checks,
         )
+        refresh_adapter_tables(con, plugins)
+        return report
 
 
 def run_requests(
     settings: Settings,
     frame: pd.DataFrame,
     options: RunOptions,
+    *,
     source: str = "demo",
     bar_paths: Sequence[str | Path] = (),
     calculation: str = "all",
@@ -105,7 +98,9 @@ def run_requests(
     say = _stage_printer(show_progress)
     with hold(settings.db_path):
         say(f"Loading bars for {plural(len(requests), 'request')} from the {source} source ...")
-        requests, load = ingest_requests(settings, requests, source, bar_paths, source_options, say)
+        requests, load = ingest_batch(
+            settings.db_path, requests, source, bar_paths, source_options, say
+        )
         say(f"Building {plural(len(requests), 'request')} with dbt ...")
         build = build_warehouse(settings, full_refresh, show_progress)
     return RunReport(

@@ -6,7 +6,7 @@ from ingest.files import FileOptions
 from ingest.load import LoadReport, load_bars
 from ingest.planning import plan_windows
 from ingest.polygon import PolygonOptions
-from ingest.sources import SOURCES, IngestReport, SourceOptions, fetch_bars, ingest_batch
+from ingest.sources import SOURCES, IngestReport, SourceOptions, ingest_batch
 
 __all__ = [
     "SOURCES",
@@ -15,7 +15,6 @@ __all__ = [
     "LoadReport",
     "PolygonOptions",
     "SourceOptions",
-    "fetch_bars",
     "ingest_batch",
     "load_bars",
     "plan_windows",

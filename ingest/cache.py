@@ -16,10 +16,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from backtest.errors import BacktestError
-from backtest.text import plural
+from backtest.core.errors import BacktestError
+from backtest.core.text import plural
 from ingest.coverage import DATA_TABLES, trim_coverage
-from ingest.planning import EXCHANGE_TZ, KINDS
+from ingest.planning import EXCHANGE_TZ, KINDS, parse_kinds
 
 FAR_PAST = pd.Timestamp("1900-01-01")
 FAR_FUTURE = pd.Timestamp("2200-01-01")
@@ -135,9 +135,7 @@ def clear_cache(
 
     Runs in one transaction; the requests and built results are left alone.
     """
-    unknown = sorted(set(kinds) - set(KINDS))
-    if unknown:
-        raise BacktestError(f"Unknown data kind '{','.join(unknown)}': use bars, trades or quotes.")
+    kinds = parse_kinds(kinds)
     start, end = start or FAR_PAST, end or FAR_FUTURE
     if start >= end:
         raise BacktestError(f"The range {start} to {end} is empty: give --from before --to.")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from backtest.warehouse import utc_now
+from backtest.core.warehouse import utc_now
 
 DATA_TABLES = {
     "bars": ("raw.bars_1m", "bar_time"),

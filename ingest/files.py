@@ -41,7 +41,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pandas.tseries.api import guess_datetime_format
 
-from backtest.errors import BacktestError
+from backtest.core.errors import BacktestError
 
 BAR_COLUMNS = ["symbol", "bar_time", "open", "high", "low", "close", "volume"]
 VALUE_COLUMNS = ["open", "high", "low", "close", "volume"]

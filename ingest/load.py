@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from backtest.text import plural
-from backtest.warehouse import utc_now
+from backtest.core.text import plural
+from backtest.core.warehouse import utc_now
 from ingest.validation import Validation, validate_bars
 
 VALUE_COLUMNS = ["open", "high", "low", "close", "volume"]

@@ -11,15 +11,32 @@ or a million go through the same frame operations.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from backtest.config import WINDOW_END_OFFSET, WINDOW_START_OFFSET
+from backtest.core.config import WINDOW_END_OFFSET, WINDOW_START_OFFSET
+from backtest.core.errors import BacktestError
 
 EXCHANGE_TZ = "America/New_York"
 KINDS = ("bars", "trades", "quotes")
+
+
+def parse_kinds(kinds: str | Iterable[str], flag: str | None = None) -> tuple[str, ...]:
+    """Data kinds, from ``"bars,quotes"`` or a collection, in ``KINDS`` order; an unknown
+    kind is one sentence (naming the command-line ``flag`` it came from, if any).
+
+    >>> parse_kinds("quotes, bars")
+    ('bars', 'quotes')
+    """
+    names = kinds.split(",") if isinstance(kinds, str) else kinds
+    wanted = {name.strip().lower() for name in names if name.strip()}
+    unknown = ",".join(sorted(wanted - set(KINDS)))
+    if unknown:
+        problem = f"{flag} {unknown} is unknown" if flag else f"Unknown data kind '{unknown}'"
+        raise BacktestError(f"{problem}: use bars, trades or quotes.")
+    return tuple(kind for kind in KINDS if kind in wanted)
 
 
 def _lookback(requests: pd.DataFrame) -> pd.Series:

@@ -30,9 +30,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from backtest.errors import BacktestError
-from backtest.text import plural
-from backtest.warehouse import utc_now
+from backtest.core.errors import BacktestError
+from backtest.core.text import plural
+from backtest.core.warehouse import utc_now
 from ingest.coverage import (
     ApiCall,
     RunCounters,
@@ -42,7 +42,7 @@ from ingest.coverage import (
     record_run,
 )
 from ingest.load import LoadReport, load_bars, replace_ticks
-from ingest.planning import KINDS, chunk_ranges, needed_ranges
+from ingest.planning import KINDS, chunk_ranges, needed_ranges, parse_kinds
 
 KEY_VARIABLE = "POLYGON_API_KEY"
 URL_VARIABLE = "POLYGON_BASE_URL"
@@ -435,21 +435,19 @@ def _fetch_checked(
 def _record_failure(
     con: duckdb.DuckDBPyConnection, chunk, options: PolygonOptions, pages: int, error: Exception
 ) -> None:
-    record_call(
-        con,
-        ApiCall(
-            options.data_source(chunk.kind),
-            chunk.kind,
-            _endpoint(chunk.kind),
-            chunk.symbol,
-            chunk.start_time,
-            chunk.end_time,
-            pages,
-            0,
-            "error",
-            str(error)[:500],
-        ),
-    )
+    source = options.data_source(chunk.kind)
+    record_call(con, _chunk_call(chunk, source, pages, 0, "error", str(error)[:500]))
+
+
+def _chunk_call(
+    chunk, source: str, pages: int, rows: int, outcome: str, detail: str | None = None
+) -> ApiCall:
+    """The ``raw.api_calls`` row of one chunk fetch."""
+    kind, symbol = chunk.kind, chunk.symbol
+    return ApiCall(
+        source, kind, _endpoint(kind), symbol, chunk.start_time, chunk.end_time, pages, rows,
+        outcome, detail,
+    )  # fmt: skip
 
 
 def _store_chunk(
@@ -474,20 +472,8 @@ def _store_chunk(
     record_coverage(
         con, chunk.symbol, source, chunk.kind, chunk.start_time, chunk.end_time, horizon
     )
-    record_call(
-        con,
-        ApiCall(
-            source,
-            chunk.kind,
-            _endpoint(chunk.kind),
-            chunk.symbol,
-            chunk.start_time,
-            chunk.end_time,
-            pages,
-            len(frame),
-            "ok" if len(frame) else "empty",
-        ),
-    )
+    outcome = "ok" if len(frame) else "empty"
+    record_call(con, _chunk_call(chunk, source, pages, len(frame), outcome))
     con.commit()
     return report, rows
 
@@ -510,6 +496,58 @@ def _stopped(error: BacktestError, done: int, total: int) -> BacktestError:
     fetched = f"{done:,} of {plural(total, 'range')} fetched before it"
     kept = f"; the {fetched} {'is' if done == 1 else 'are'} kept" if done else ""
     return BacktestError(f"{str(error).rstrip('.')}{kept}.")
+
+
+@dataclass
+class _Run:
+    """One ingest run's progress: the chunks to fetch, what was loaded, what it cost."""
+
+    requests: int
+    kinds: tuple[str, ...]
+    chunks: pd.DataFrame
+    ranges_needed: int
+    without_cache: int
+    client: PolygonClient | None
+    load: LoadReport = field(default_factory=LoadReport)
+    stored: dict[str, int] = field(default_factory=lambda: {"trades": 0, "quotes": 0})
+    done: int = 0
+
+    def counters(self, outcome: str) -> RunCounters:
+        pages = self.client.pages if self.client else 0
+        return RunCounters(
+            SOURCE,
+            ",".join(self.kinds),
+            self.requests,
+            self.ranges_needed,
+            self.without_cache,
+            self.done,
+            pages,
+            outcome,
+        )
+
+
+def _fetch_chunk(con, run: _Run, chunk, options, horizon, notify, checked: set) -> None:
+    """Fetch, validate and store one chunk in its own transaction; a failure is recorded and
+    stops the run with one sentence (what was stored before stays)."""
+    client = run.client
+    pages_before = client.pages
+    try:
+        frame = _fetch_checked(con, client, chunk, options, notify, checked)
+        report, rows = _store_chunk(
+            con, chunk, frame, options, horizon, client.pages - pages_before
+        )
+    except BacktestError as error:
+        _rollback(con)
+        _record_failure(con, chunk, options, client.pages - pages_before, error)
+        record_run(con, run.counters("failed"))
+        raise _stopped(error, run.done, len(run.chunks)) from None
+    run.load, run.done = run.load + report, run.done + 1
+    if chunk.kind != "bars":
+        run.stored[chunk.kind] += rows
+    notify(
+        f"  polygon: {run.done}/{len(run.chunks)} {chunk.kind} {chunk.symbol} "
+        f"{chunk.start_time:%Y-%m-%d} ({plural(len(frame), 'row')})"
+    )
 
 
 def ingest_polygon(
@@ -536,46 +574,14 @@ def ingest_polygon(
     options = options or PolygonOptions()
     notify = notify or (lambda message: print(message, file=sys.stderr))
     api_key = resolve_api_key(options)
-    unknown = sorted(set(kinds) - set(KINDS))
-    if unknown:
-        raise BacktestError(f"Unknown data kind '{','.join(unknown)}': use bars, trades or quotes.")
-    kinds = tuple(kind for kind in KINDS if kind in kinds)
+    kinds = parse_kinds(kinds)
     chunks, ranges_needed, without_cache = plan_chunks(con, requests, options, kinds)
     horizon = (now or pd.Timestamp(utc_now())) - pd.Timedelta(minutes=options.settle_minutes)
     client = PolygonClient(options, api_key) if len(chunks) else None
-    load, stored, checked_symbols, done = LoadReport(), {"trades": 0, "quotes": 0}, set(), 0
-
-    def counters(outcome: str) -> RunCounters:
-        return RunCounters(
-            SOURCE,
-            ",".join(kinds),
-            len(requests),
-            ranges_needed,
-            without_cache,
-            done,
-            client.pages if client else 0,
-            outcome,
-        )
-
+    run = _Run(len(requests), kinds, chunks, ranges_needed, without_cache, client)
+    checked_symbols: set[str] = set()
     for chunk in chunks.itertuples(index=False):
-        pages_before = client.pages
-        try:
-            frame = _fetch_checked(con, client, chunk, options, notify, checked_symbols)
-            report, rows = _store_chunk(
-                con, chunk, frame, options, horizon, client.pages - pages_before
-            )
-        except BacktestError as error:
-            _rollback(con)
-            _record_failure(con, chunk, options, client.pages - pages_before, error)
-            record_run(con, counters("failed"))
-            raise _stopped(error, done, len(chunks)) from None
-        load, done = load + report, done + 1
-        if chunk.kind != "bars":
-            stored[chunk.kind] += rows
-        notify(
-            f"  polygon: {done}/{len(chunks)} {chunk.kind} {chunk.symbol} "
-            f"{chunk.start_time:%Y-%m-%d} ({plural(len(frame), 'row')})"
-        )
-    run = counters("ok")
-    record_run(con, run)
-    return PolygonReport(load, stored["trades"], stored["quotes"], run)
+        _fetch_chunk(con, run, chunk, options, horizon, notify, checked_symbols)
+    counters = run.counters("ok")
+    record_run(con, counters)
+    return PolygonReport(run.load, run.stored["trades"], run.stored["quotes"], counters)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from backtest.errors import BacktestError
+from backtest.core.errors import BacktestError
 from ingest.files import read_frame
 
 VALUE_COLUMNS = {

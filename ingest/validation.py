@@ -21,8 +21,8 @@ from typing import Any
 
 import pandas as pd
 
-from backtest.errors import BacktestError
-from backtest.text import plural
+from backtest.core.errors import BacktestError
+from backtest.core.text import plural
 
 PRICES = ["open", "high", "low", "close"]
 REQUIRED = ["symbol", "bar_time", *PRICES, "volume"]
@@ -121,26 +121,15 @@ def suite_checks(requested: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> 
             for column in PRICES
         ],
         Check("high < low", pair, {"column_A": "high", "column_B": "low", "or_equal": True}),
-        Check(
-            "open outside [low, high]",
-            pair,
-            {"column_A": "high", "column_B": "open", "or_equal": True},
-        ),
-        Check(
-            "open outside [low, high]",
-            pair,
-            {"column_A": "open", "column_B": "low", "or_equal": True},
-        ),
-        Check(
-            "close outside [low, high]",
-            pair,
-            {"column_A": "high", "column_B": "close", "or_equal": True},
-        ),
-        Check(
-            "close outside [low, high]",
-            pair,
-            {"column_A": "close", "column_B": "low", "or_equal": True},
-        ),
+        *[
+            Check(
+                f"{price} outside [low, high]",
+                pair,
+                {"column_A": upper, "column_B": lower, "or_equal": True},
+            )
+            for price in ("open", "close")
+            for upper, lower in (("high", price), (price, "low"))
+        ],
         Check("negative volume", between, {"column": "volume", "min_value": 0}),
         Check(
             "duplicate minute for symbol",

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from plugins.base import BacktestPlugin, SignalDirection, StandardSignal
-from plugins.loader import STANDARD_SIGNAL_COLUMNS, load_all_plugins
+from plugins.loader import STANDARD_SIGNAL_COLUMNS, adapter_plugin_names, load_all_plugins
 
 BAR_COLUMNS = ["bar_time", "open", "high", "low", "close", "volume"]
 
@@ -162,11 +162,7 @@ def run_adapters(
             adapter needs trades; each request sees only its ``tick_data_source``'s.
         quotes: ``stg_raw__quotes`` rows of their symbols, likewise.
     """
-    names = [
-        name
-        for name, entry in settings.items()
-        if entry.get("enabled", True) and entry.get("runs") == "adapter"
-    ]
+    names = adapter_plugin_names(settings)
     rows = []
     if names:
         plugins = load_all_plugins()

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from backtest.config import PROJECT_ROOT, Settings
+from backtest.core.config import PROJECT_ROOT, Settings
+from backtest.core.requests import RunOptions
 from backtest.engine import run_requests
-from backtest.requests import RunOptions
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 
@@ -55,10 +55,10 @@ def run(settings):
             settings,
             frame,
             RunOptions(**options),
-            source,
-            list(bars),
-            calculation,
-            full_refresh,
+            source=source,
+            bar_paths=list(bars),
+            calculation=calculation,
+            full_refresh=full_refresh,
             show_progress=False,
             source_options=source_options,
         )

@@ -26,6 +26,40 @@ def run_adapter(
     return adapter.get_signal_at_time(entry_time)
 
 
+def assert_blind_after_entry(
+    adapter_class, adapter_signal, column: str, value: float, entry: datetime
+) -> None:
+    """Changing ``column`` to ``value`` on every bar at or after ``entry`` (demo MSFT bars of
+    27 June 2024) leaves the adapter's signal as it was: it never looks ahead."""
+    from ingest.demo import session_bars
+
+    bars = session_bars("MSFT", entry.date())
+    before = adapter_signal(bars, entry)
+    adapter = adapter_class()
+    adapter.initialize()
+    later = bars.bar_time >= entry
+    adapter.feed_historical_data(bars.assign(**{column: bars[column].where(~later, value)}))
+    assert adapter.get_signal_at_time(entry) == before
+
+
+def assert_call_matches(got: dict, expected: dict, label: str) -> None:
+    """The call of a stored or adapter reading equals the recomputation's, to the cent."""
+    import pytest
+
+    assert got["direction"] == expected["direction"], label
+    assert got["strength"] == pytest.approx(expected["strength"], abs=0.01), label
+    assert got["confidence"] == pytest.approx(expected["confidence"], abs=0.01), label
+
+
+def stored_after_run(run, settings, plugin: str, entries: list[tuple[str, str, str]]):
+    """Run ``entries`` with only ``plugin`` and return its stored readings, one per entry."""
+    frame = pd.DataFrame(entries, columns=["symbol", "entry_time", "direction"])
+    run(frame, calculation=plugin)
+    stored = stored_readings(settings.db_path, plugin)
+    assert len(stored) == len(entries)
+    return stored
+
+
 def stored_readings(db_path, plugin: str) -> pd.DataFrame:
     """A plugin's bt_<plugin> rows with the request's symbol and entry time and its signal row."""
     con = duckdb.connect(str(db_path), read_only=True)
@@ -69,8 +103,11 @@ def assert_models_match_adapter(
     """Every stored reading (``stored_readings``) equals the adapter's on the same demo bars.
 
     ``assert_matches(stored, expected, label)`` compares one reading; ``also(row, signal)``
-    adds a plugin's own checks. Both no_data and ok readings must occur.
+    adds a plugin's own checks. Both no_data and ok readings must occur, and at least one ok
+    reading must be compared.
     """
+    assert len(stored), "no stored reading to compare"
+    compared = 0
     for row in stored.itertuples():
         signal = adapter_signal(demo_bars_around(row.symbol, row.entry_time), row.entry_time)
         assert row.status == row.signal_status, row.uid
@@ -82,4 +119,6 @@ def assert_models_match_adapter(
         assert_matches(stored_reading, {**signal.metadata, **vars(signal)}, row.uid)
         if also is not None:
             also(row, signal)
+        compared += 1
+    assert compared > 0, "no ok reading was compared with the adapter"
     assert set(stored.status) == {"ok", "no_data"}

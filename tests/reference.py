@@ -9,15 +9,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from backtest.core.config import HORIZONS, WINDOW_END_OFFSET, WINDOW_START_OFFSET
+
 MINUTE = pd.Timedelta(minutes=1)
+BEFORE = -WINDOW_START_OFFSET
 
 
 def expected_window(
     bars: pd.DataFrame, entry_time: pd.Timestamp, lookback_minutes: int
 ) -> pd.DataFrame:
     """The 75 stored bars (offsets -15..59) of one request; ``bars`` holds one symbol."""
-    horizon = entry_time - max(lookback_minutes, 15) * MINUTE
-    minutes = pd.date_range(horizon, entry_time + 59 * MINUTE, freq="min")
+    horizon = entry_time - max(lookback_minutes, BEFORE) * MINUTE
+    minutes = pd.date_range(horizon, entry_time + WINDOW_END_OFFSET * MINUTE, freq="min")
     real = bars.set_index("bar_time")[["open", "high", "low", "close", "volume"]]
     grid = real.reindex(minutes)
     is_filled = grid.close.isna()
@@ -26,7 +29,7 @@ def expected_window(
         grid[column] = grid[column].where(~is_filled, carried)
     grid["volume"] = grid.volume.fillna(0.0)
     grid["is_filled"] = is_filled
-    window = grid.loc[entry_time - 15 * MINUTE :].copy()
+    window = grid.loc[entry_time - BEFORE * MINUTE :].copy()
     window["bar_offset"] = ((window.index - entry_time) / MINUTE).astype(int)
     return window.rename_axis("bar_time").reset_index()
 
@@ -44,7 +47,7 @@ def expected_forward(window: pd.DataFrame, direction: str, forward_bars: int = 6
     closes = window.set_index("bar_offset").close
     returns = {
         f"return_{minutes}m": sign * 100 * (closes.loc[minutes - 1] - entry) / entry
-        for minutes in (5, 15, 30, 60)
+        for minutes in HORIZONS
     }
     return {
         "entry_price": entry,

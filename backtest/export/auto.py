@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from backtest.errors import BacktestError
+from backtest.core.errors import BacktestError
 from backtest.export.exporter import ExportReport, export_tables
 from backtest.export.target import ExportTarget
 

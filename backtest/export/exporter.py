@@ -9,13 +9,20 @@ the delivered rows and the next export sends the rest.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from backtest.errors import BacktestError
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from backtest.core.errors import BacktestError
+from backtest.core.text import plural
+from backtest.core.warehouse import connect
 from backtest.export.schema import (
-    CORE_DDL,
+    CORE_CONTRACT,
     WAREHOUSE_SCHEMA,
     TableSpec,
     check_against_warehouse,
@@ -23,9 +30,8 @@ from backtest.export.schema import (
     warehouse_columns,
 )
 from backtest.export.state import Changes, ExportState
-from backtest.export.target import DeliveryError, ExportTarget, Transport
-from backtest.text import plural
-from backtest.warehouse import connect
+from backtest.export.target import ExportTarget
+from backtest.export.transport import DeliveryError, Transport
 
 
 @dataclass(frozen=True)
@@ -111,6 +117,23 @@ class ExportReport:
 
 
 Progress = Callable[[BatchDone], None]
+StoreHook = Callable[[Any, pd.DataFrame], None]
+"""A plugin's own ``store_results(client, results)``: called with the export's open client
+and the plugin's rows of each delivered ``bt_signals`` batch."""
+SIGNALS_TABLE = "bt_signals"
+
+
+class StoreHookError(Exception):
+    """A plugin's ``store_results`` raised; the batch it was given is not recorded."""
+
+    def __init__(self, plugin: str, error: BaseException) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.plugin = plugin
+
+
+def _client(transport: Transport) -> Any:
+    """What a plugin's hook stores with: the Supabase client (REST) or the psycopg connection."""
+    return getattr(transport, "client", None) or getattr(transport, "conn", None)
 
 
 def _exported_specs(con, specs: list[TableSpec]) -> tuple[list[TableSpec], list[TableReport]]:
@@ -123,7 +146,7 @@ def _exported_specs(con, specs: list[TableSpec]) -> tuple[list[TableSpec], list[
     for spec in specs:
         columns = warehouse_columns(con, spec.name)
         if columns is None:
-            if spec.source == CORE_DDL:
+            if spec.source == CORE_CONTRACT:
                 raise BacktestError(
                     f"The warehouse has no {spec.name} table yet: run `backtest run` (or "
                     "`backtest build`) before exporting."
@@ -155,11 +178,13 @@ class _Delivery:
         transport: Transport,
         rows_per_batch: int,
         progress: Progress | None,
+        store_hooks: Mapping[str, StoreHook] | None = None,
     ) -> None:
         self.state = state
         self.transport = transport
         self.rows_per_batch = rows_per_batch
         self.progress = progress
+        self.store_hooks = dict(store_hooks or {})
         self.upserted: dict[str, int] = {}
         self.deleted: dict[str, int] = {}
         self.batches: dict[str, int] = {}
@@ -194,6 +219,28 @@ class _Delivery:
             f"`backtest export` again; {recorded} and will not be sent twice."
         )
 
+    def _hook_failed(self, error: StoreHookError, spec: TableSpec, number: int) -> str:
+        are = "is" if self.delivered == 1 else "are"
+        return (
+            f"Plugin {error.plugin}'s store_results failed on upsert batch {number} of "
+            f"{spec.name} ({error}): fix the plugin and run `backtest export` again; the "
+            f"{plural(self.delivered, 'row')} delivered before it {are} recorded, and that "
+            "batch will be sent (and the hook called) again."
+        )
+
+    def _call_hooks(self, spec: TableSpec, batch: pa.Table) -> None:
+        """Hand each hooked plugin its rows of a delivered ``bt_signals`` batch."""
+        if spec.name != SIGNALS_TABLE:
+            return
+        for plugin, hook in self.store_hooks.items():
+            rows = batch.filter(pc.equal(batch["calculation"], plugin))
+            if not rows.num_rows:
+                continue
+            try:
+                hook(_client(self.transport), rows.to_pandas())
+            except Exception as error:  # a plugin author's code: reported, batch not recorded
+                raise StoreHookError(plugin, error) from error
+
     def run(self, spec: TableSpec, operation: str, total: int) -> None:
         """Deliver ``total`` staged rows of ``spec`` (``upsert`` or ``delete``) batch by batch."""
         counts = self.upserted if operation == "upsert" else self.deleted
@@ -201,11 +248,15 @@ class _Delivery:
         for number, (start, stop) in enumerate(self._batches(total), start=1):
             try:
                 if operation == "upsert":
-                    self.transport.upsert(spec, self.state.pending_batch(spec, start, stop))
+                    batch = self.state.pending_batch(spec, start, stop)
+                    self.transport.upsert(spec, batch)
+                    self._call_hooks(spec, batch)
                 else:
                     self.transport.delete(spec, self.state.vanished_batch(spec, start, stop))
             except DeliveryError as error:
                 raise BacktestError(self._failed(error, spec, operation, number)) from None
+            except StoreHookError as error:
+                raise BacktestError(self._hook_failed(error, spec, number)) from None
             if operation == "upsert":
                 self.state.record_delivered(spec, start, stop)
             else:
@@ -224,6 +275,7 @@ def export_tables(
     init_schema: bool = False,
     progress: Progress | None = None,
     specs: list[TableSpec] | None = None,
+    store_hooks: Mapping[str, StoreHook] | None = None,
 ) -> ExportReport:
     """Export what changed in the warehouse's bt_* tables since the last export to ``target``.
 
@@ -234,6 +286,9 @@ def export_tables(
         init_schema: Create missing target tables first (never drops or alters data).
         progress: Called after every batch that the target committed.
         specs: The tables to export; default every DDL file's tables.
+        store_hooks: Plugins' own ``store_results`` by plugin name (``plugins.loader.
+            store_hooks()``), each called after every delivered ``bt_signals`` batch with the
+            plugin's rows of it; a hook that raises fails the export like a rejected batch.
 
     Returns:
         Counts per table and the elapsed time.
@@ -251,41 +306,53 @@ def export_tables(
         try:
             created = transport.prepare(ready, init_schema)
             state = ExportState(con, target.identity)
-            for spec in ready:
-                state.ensure(spec)
-                if spec.name in created:
-                    state.forget(spec)
-            changes: dict[str, Changes] = {spec.name: state.stage(spec, full) for spec in ready}
-            delivery = _Delivery(state, transport, target.rows_per_batch, progress)
-            run_id = state.start_run(transport.name, full)
-            try:
-                for spec in reversed(ready):
-                    delivery.run(spec, "delete", changes[spec.name].vanished)
-                for spec in ready:
-                    delivery.run(spec, "upsert", changes[spec.name].pending)
-            except BaseException as error:
-                error_text = str(error) or type(error).__name__
-                state.finish_run(
-                    run_id, delivery.total_upserted, delivery.total_deleted, error_text
-                )
-                raise
-            state.finish_run(run_id, delivery.total_upserted, delivery.total_deleted)
+            changes = _stage_all(state, ready, created, full)
+            delivery = _Delivery(state, transport, target.rows_per_batch, progress, store_hooks)
+            _deliver_all(state, delivery, ready, changes, full)
         finally:
             transport.close()
-    tables = [
-        TableReport(
-            spec.name,
-            upserted=delivery.upserted.get(spec.name, 0),
-            deleted=delivery.deleted.get(spec.name, 0),
-            held_back=changes[spec.name].held_back,
-            batches=delivery.batches.get(spec.name, 0),
-        )
-        for spec in ready
-    ]
-    return ExportReport(
-        target.identity,
-        transport.name,
-        tables + skipped,
-        time.perf_counter() - started,
-        created,
+    tables = [_table_report(spec, delivery, changes) for spec in ready]
+    elapsed = time.perf_counter() - started
+    return ExportReport(target.identity, transport.name, tables + skipped, elapsed, created)
+
+
+def _stage_all(
+    state: ExportState, ready: list[TableSpec], created: list[str], full: bool
+) -> dict[str, Changes]:
+    """Stage every table's changes (a table just created in the target starts afresh)."""
+    for spec in ready:
+        state.ensure(spec)
+        if spec.name in created:
+            state.forget(spec)
+    return {spec.name: state.stage(spec, full) for spec in ready}
+
+
+def _deliver_all(
+    state: ExportState,
+    delivery: _Delivery,
+    ready: list[TableSpec],
+    changes: dict[str, Changes],
+    full: bool,
+) -> None:
+    """Deletes child tables first, then upserts parents first; the run is recorded either way."""
+    run_id = state.start_run(delivery.transport.name, full)
+    try:
+        for spec in reversed(ready):
+            delivery.run(spec, "delete", changes[spec.name].vanished)
+        for spec in ready:
+            delivery.run(spec, "upsert", changes[spec.name].pending)
+    except BaseException as error:
+        error_text = str(error) or type(error).__name__
+        state.finish_run(run_id, delivery.total_upserted, delivery.total_deleted, error_text)
+        raise
+    state.finish_run(run_id, delivery.total_upserted, delivery.total_deleted)
+
+
+def _table_report(spec: TableSpec, delivery: _Delivery, changes: dict[str, Changes]) -> TableReport:
+    return TableReport(
+        spec.name,
+        upserted=delivery.upserted.get(spec.name, 0),
+        deleted=delivery.deleted.get(spec.name, 0),
+        held_back=changes[spec.name].held_back,
+        batches=delivery.batches.get(spec.name, 0),
     )

@@ -15,9 +15,9 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 from psycopg import sql
 
-from backtest.errors import BacktestError
-from backtest.export.schema import TableSpec, ddl_files
-from backtest.export.target import DeliveryError
+from backtest.core.errors import BacktestError
+from backtest.export.schema import TableSpec, create_script
+from backtest.export.transport import DeliveryError
 
 CONNECT_TIMEOUT_SECONDS = 10
 APPLICATION_NAME = "backtest-export"
@@ -123,12 +123,10 @@ class PostgresTransport:
                 "--init-schema` once to create the missing tables."
             )
         if missing:
-            sources = {spec.source for spec in specs if spec.name in missing}
+            created = [spec for spec in specs if spec.name in missing]
             try:
                 with self._connection().transaction():
-                    for path in ddl_files():
-                        if path in sources:
-                            self._connection().execute(path.read_text())
+                    self._connection().execute(create_script(created))
                     for name in missing:
                         self._connection().execute(
                             sql.SQL("alter table {} enable row level security").format(
@@ -178,12 +176,9 @@ class PostgresTransport:
 
     def upsert(self, spec: TableSpec, batch: pa.Table) -> None:
         """Insert or update one batch by primary key; unchanged rows are left as they are."""
-        table, stage = sql.Identifier(spec.name), sql.Identifier(f"_stage_{spec.name}")
+        table, stage = sql.Identifier(spec.name), _stage(spec)
         columns = sql.SQL(", ").join(map(sql.Identifier, spec.column_names))
-        create = sql.SQL(
-            "create temporary table {stage} on commit drop as "
-            "select {columns} from {table} with no data"
-        ).format(stage=stage, columns=columns, table=table)
+        create = _create_stage(spec, spec.column_names)
         values = spec.value_columns
         if values:
             assignments = sql.SQL(", ").join(
@@ -214,12 +209,8 @@ class PostgresTransport:
 
     def delete(self, spec: TableSpec, keys: pa.Table) -> None:
         """Delete one batch of rows by primary key."""
-        table, stage = sql.Identifier(spec.name), sql.Identifier(f"_stage_{spec.name}")
-        key_columns = sql.SQL(", ").join(map(sql.Identifier, spec.key))
-        create = sql.SQL(
-            "create temporary table {stage} on commit drop as "
-            "select {keys} from {table} with no data"
-        ).format(stage=stage, keys=key_columns, table=table)
+        table, stage = sql.Identifier(spec.name), _stage(spec)
+        create = _create_stage(spec, spec.key)
         match = sql.SQL(" and ").join(
             sql.SQL("target.{0} = staged.{0}").format(sql.Identifier(key)) for key in spec.key
         )
@@ -233,3 +224,19 @@ class PostgresTransport:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+
+
+def _stage(spec: TableSpec) -> sql.Identifier:
+    return sql.Identifier(f"_stage_{spec.name}")
+
+
+def _create_stage(spec: TableSpec, columns) -> sql.Composed:
+    """A temporary, empty copy of ``columns`` of the target table, dropped at commit."""
+    return sql.SQL(
+        "create temporary table {stage} on commit drop as "
+        "select {columns} from {table} with no data"
+    ).format(
+        stage=_stage(spec),
+        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        table=sql.Identifier(spec.name),
+    )

@@ -21,9 +21,9 @@ from postgrest.types import ReturnMethod
 from supabase import Client, SupabaseException, create_client
 from supabase.lib.client_options import SyncClientOptions
 
-from backtest.errors import BacktestError
+from backtest.core.errors import BacktestError
 from backtest.export.schema import TableSpec
-from backtest.export.target import DeliveryError
+from backtest.export.transport import DeliveryError
 
 REQUEST_TIMEOUT_SECONDS = 60
 DELETE_CHUNK = 200

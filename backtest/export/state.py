@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
+from backtest.core.warehouse import utc_now
 from backtest.export.schema import WAREHOUSE_SCHEMA, TableSpec
-from backtest.warehouse import utc_now
 
 STATE_SCHEMA = "export"
 HASH = "_export_hash"
@@ -123,27 +123,29 @@ class ExportState:
         that stopped half-way) is held back until it is. A delivered key that is no longer in the
         mart is staged for deletion.
         """
-        table = f"{WAREHOUSE_SCHEMA}.{quote(spec.name)}"
-        fields = ", ".join(f"{quote(name)} := source.{quote(name)}" for name in spec.column_names)
-        parents = " and ".join(
-            f"exists (select 1 from {WAREHOUSE_SCHEMA}.{quote(reference.parent)} as parent where "
-            + " and ".join(
-                f"parent.{quote(parent_column)} = source.{quote(column)}"
-                for column, parent_column in zip(
-                    reference.columns, reference.parent_columns, strict=True
-                )
-            )
-            + ")"
-            for reference in spec.references
+        ready = _parents_present(spec)
+        self._stage_changed(spec, ready, full)
+        self._stage_vanished(spec)
+        held_back = self.con.execute(
+            f"select count(*) from {_warehouse_table(spec)} as source where not ({ready})"
+        ).fetchone()[0]
+        return Changes(
+            pending=self._count(self._pending_table(spec)),
+            vanished=self._count(self._vanished_table(spec)),
+            held_back=held_back,
         )
+
+    def _stage_changed(self, spec: TableSpec, ready: str, full: bool) -> None:
+        """The new and changed rows whose parents are present, numbered in key order."""
+        fields = ", ".join(f"{quote(name)} := source.{quote(name)}" for name in spec.column_names)
         self.con.execute(
             f"""
             create or replace temp table {self._pending_table(spec)} as
             with hashed as (
                 select source.*,
                        md5_number(to_json(struct_pack({fields}))::varchar) as {HASH},
-                       {parents or "true"} as _export_is_ready
-                from {table} as source
+                       {ready} as _export_is_ready
+                from {_warehouse_table(spec)} as source
             ),
             changed as (
                 select hashed.*
@@ -160,9 +162,9 @@ class ExportState:
             """,
             {"target": self.target, "full": full},
         )
-        held_back = self.con.execute(
-            f"select count(*) from {table} as source where not ({parents or 'true'})"
-        ).fetchone()[0]
+
+    def _stage_vanished(self, spec: TableSpec) -> None:
+        """The delivered keys no longer in the mart, numbered in key order."""
         self.con.execute(
             f"""
             create or replace temp table {self._vanished_table(spec)} as
@@ -172,15 +174,13 @@ class ExportState:
             from {self._state_table(spec)} as delivered
             where delivered.target = $target
               and not exists (
-                  select 1 from {table} as source where {_key_match(spec, "source", "delivered")}
+                  select 1 from {_warehouse_table(spec)} as source
+                  where {_key_match(spec, "source", "delivered")}
               )
             order by {POSITION}
             """,
             {"target": self.target},
         )
-        pending = self._count(self._pending_table(spec))
-        vanished = self._count(self._vanished_table(spec))
-        return Changes(pending=pending, vanished=vanished, held_back=held_back)
 
     def _count(self, table: str) -> int:
         return self.con.execute(f"select count(*) from {table}").fetchone()[0]
@@ -264,3 +264,23 @@ class ExportState:
             "deleted = ?, error = ? where run_id = ?",
             [utc_now(), "failed" if error else "ok", upserted, deleted, error, run_id],
         )
+
+
+def _warehouse_table(spec: TableSpec) -> str:
+    return f"{WAREHOUSE_SCHEMA}.{quote(spec.name)}"
+
+
+def _parents_present(spec: TableSpec) -> str:
+    """SQL true when every parent row a ``source`` row references is in its parent mart."""
+    checks = [
+        f"exists (select 1 from {WAREHOUSE_SCHEMA}.{quote(reference.parent)} as parent where "
+        + " and ".join(
+            f"parent.{quote(parent_column)} = source.{quote(column)}"
+            for column, parent_column in zip(
+                reference.columns, reference.parent_columns, strict=True
+            )
+        )
+        + ")"
+        for reference in spec.references
+    ]
+    return " and ".join(checks) or "true"

@@ -12,15 +12,12 @@ def model(dbt, session):
     dbt.config(materialized="table")
     settings_json = dbt.config.get("backtest_plugins_json")  # dbt only sees top-level calls
     settings = json.loads(settings_json or "{}")
-    wanted = [
-        name
-        for name, entry in settings.items()
-        if entry.get("enabled", True) and entry.get("runs") == "adapter"
-    ]
+    from plugins.loader import adapter_plugin_names, combined_requirements
+    from plugins.wrapper import run_adapters
+
+    wanted = adapter_plugin_names(settings)
     requests = dbt.ref("int_requests_pending")
     bars = dbt.ref("int_lookback_bars_selected")
-    from plugins.loader import combined_requirements
-    from plugins.wrapper import run_adapters
 
     if not wanted:
         return run_adapters({}, requests.limit(0).df(), bars.limit(0).df())

@@ -91,8 +91,14 @@ voted as (
         cast(coalesce(signal_counts.participating_calculations, 0) as integer)
             as participating_calculations,
         cast(coalesce(signal_counts.total_calculations, 0) as integer) as total_calculations,
-        (coalesce(leaders.consensus_direction, 'NEUTRAL') = 'BULLISH' and requests.direction = 'LONG')
-            or (coalesce(leaders.consensus_direction, 'NEUTRAL') = 'BEARISH' and requests.direction = 'SHORT')
+        (
+            coalesce(leaders.consensus_direction, 'NEUTRAL') = 'BULLISH'
+            and requests.direction = 'LONG'
+        )
+        or (
+            coalesce(leaders.consensus_direction, 'NEUTRAL') = 'BEARISH'
+            and requests.direction = 'SHORT'
+        )
             as aligned_with_trade
 
     from requests

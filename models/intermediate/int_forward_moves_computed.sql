@@ -2,6 +2,10 @@
     Forward price movement of each pending request over offsets 0..forward_bars-1 of its
     filled window, signed by the trade's direction. Also the data status of the window.
 -#}
+{%- set returns = [] %}
+{%- for minutes in forward_horizons() %}
+    {%- do returns.append('return_' ~ minutes ~ 'm') %}
+{%- endfor %}
 with
 
 requests as (
@@ -38,7 +42,7 @@ window_coverage as (
         count(*) filter (where not windows.is_filled) as real_bars_in_window,
         count(*) filter (
             where not windows.is_filled
-              and windows.bar_offset between 0 and requests.forward_bars - 1
+            and windows.bar_offset between 0 and requests.forward_bars - 1
         ) as real_bars_forward
 
     from windows
@@ -57,10 +61,10 @@ extremes as (
         arg_max(close, bar_offset) as exit_price,
         max(high) as highest_high,
         min(low) as lowest_low,
-        max(close) filter (where bar_offset = 4) as close_5m,
-        max(close) filter (where bar_offset = 14) as close_15m,
-        max(close) filter (where bar_offset = 29) as close_30m,
-        max(close) filter (where bar_offset = 59) as close_60m
+        {% for minutes in forward_horizons() %}
+            max(close) filter (where bar_offset = {{ minutes - 1 }})
+                as close_{{ minutes }}m{% if not loop.last %},{% endif %}
+        {% endfor %}
 
     from forward_bars
     group by uid
@@ -107,14 +111,10 @@ measured as (
             when 'LONG' then extreme_offsets.first_offset_at_low
             else extreme_offsets.first_offset_at_high
         end as bars_to_mae,
-        extremes.direction_sign * 100 * (extremes.close_5m - extremes.entry_price)
-            / extremes.entry_price as return_5m,
-        extremes.direction_sign * 100 * (extremes.close_15m - extremes.entry_price)
-            / extremes.entry_price as return_15m,
-        extremes.direction_sign * 100 * (extremes.close_30m - extremes.entry_price)
-            / extremes.entry_price as return_30m,
-        extremes.direction_sign * 100 * (extremes.close_60m - extremes.entry_price)
-            / extremes.entry_price as return_60m
+        {% for minutes in forward_horizons() %}
+            extremes.direction_sign * 100 * (extremes.close_{{ minutes }}m - extremes.entry_price)
+            / extremes.entry_price as return_{{ minutes }}m{% if not loop.last %},{% endif %}
+        {% endfor %}
 
     from extremes
     inner join extreme_offsets on extremes.uid = extreme_offsets.uid
@@ -128,7 +128,7 @@ with_status as (
         uid,
         case
             when real_bars_forward = 0 then 'no_data'
-            when real_bars_in_window = 75 then 'complete'
+            when real_bars_in_window = {{ window_offsets().bars }} then 'complete'
             else 'partial'
         end as status,
         real_bars_in_window,
@@ -143,17 +143,16 @@ with_status as (
         100 * max_adverse_excursion / entry_price as max_adverse_excursion_pct,
         bars_to_mfe,
         bars_to_mae,
-        return_5m,
-        return_15m,
-        return_30m,
-        return_60m
+        {% for minutes in forward_horizons() %}
+            return_{{ minutes }}m{% if not loop.last %},{% endif %}
+        {% endfor %}
 
     from measured
 
 ),
 
-{#- With no real bar in the forward window there is nothing to measure: a carried-forward
-    price would report a flat, fictitious trade. -#}
+{# With no real bar in the forward window there is nothing to measure: a carried-forward
+    price would report a flat, fictitious trade. #}
 reported as (
 
     select
@@ -161,14 +160,14 @@ reported as (
         status,
         real_bars_in_window,
         real_bars_forward,
-        {%- for column in [
+        {% for column in [
             'entry_price', 'exit_price', 'pnl', 'pnl_pct',
             'max_favorable_excursion', 'max_favorable_excursion_pct',
             'max_adverse_excursion', 'max_adverse_excursion_pct',
-            'bars_to_mfe', 'bars_to_mae',
-            'return_5m', 'return_15m', 'return_30m', 'return_60m'] %}
-        case when status <> 'no_data' then {{ column }} end as {{ column }}{{ "," if not loop.last }}
-        {%- endfor %}
+            'bars_to_mfe', 'bars_to_mae'] + returns %}
+            case when status <> 'no_data' then {{ column }} end
+                as {{ column }}{% if not loop.last %},{% endif %}
+        {% endfor %}
 
     from with_status
 

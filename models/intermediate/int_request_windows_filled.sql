@@ -1,5 +1,6 @@
 {#-
-    The stored window: offsets -15..59 around each pending entry, exactly 75 rows per uid.
+    The stored window (vars.backtest_window: offsets -15..59) around each pending entry, exactly
+    75 rows per uid.
     A minute without a real bar takes the last real close at or before it (open = high = low =
     close, volume 0, is_filled). Only bars of the request's own data_source are read, and only
     bars inside the request's data horizon
@@ -22,7 +23,7 @@ bars as (
 
 offsets as (
 
-    {{ minute_offsets(-15, 59) }}
+    {{ minute_offsets(window_offsets().first_offset, window_offsets().last_offset) }}
 
 ),
 
@@ -34,7 +35,10 @@ minute_grid as (
         requests.data_source,
         offsets.bar_offset,
         {{ add_minutes('requests.entry_time', 'offsets.bar_offset') }} as bar_time,
-        {{ add_minutes('requests.entry_time', '-greatest(requests.lookback_minutes, 15)') }}
+        {{ add_minutes(
+            'requests.entry_time',
+            '-greatest(requests.lookback_minutes, ' ~ -window_offsets().first_offset ~ ')'
+        ) }}
             as horizon_start_time
 
     from requests

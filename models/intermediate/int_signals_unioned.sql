@@ -34,11 +34,17 @@ checked as (
         case
             when status <> 'ok' then null
             when direction is null or direction not in ('BULLISH', 'BEARISH', 'NEUTRAL')
-                then 'direction ' || coalesce(direction, 'null') || ' is not BULLISH, BEARISH or NEUTRAL'
+                then
+                    'direction ' || coalesce(direction, 'null')
+                    || ' is not BULLISH, BEARISH or NEUTRAL'
             when strength is null or strength < 0 or strength > 100
-                then 'strength ' || coalesce(cast(strength as varchar), 'null') || ' is outside 0-100'
+                then
+                    'strength ' || coalesce(cast(strength as varchar), 'null')
+                    || ' is outside 0-100'
             when confidence is null or confidence < 0 or confidence > 100
-                then 'confidence ' || coalesce(cast(confidence as varchar), 'null') || ' is outside 0-100'
+                then
+                    'confidence ' || coalesce(cast(confidence as varchar), 'null')
+                    || ' is outside 0-100'
         end as problem
 
     from signals

@@ -34,10 +34,9 @@ final as (
         forward_moves.max_adverse_excursion_pct,
         forward_moves.bars_to_mfe,
         forward_moves.bars_to_mae,
-        forward_moves.return_5m,
-        forward_moves.return_15m,
-        forward_moves.return_30m,
-        forward_moves.return_60m
+        {% for minutes in forward_horizons() %}
+            forward_moves.return_{{ minutes }}m{% if not loop.last %},{% endif %}
+        {% endfor %}
 
     from consensus
     inner join forward_moves on consensus.uid = forward_moves.uid

@@ -39,14 +39,21 @@ price_moves as (
 
 calls as (
 
-    select uid, calculation, direction as call_direction, strength
+    select
+        uid,
+        calculation,
+        direction as call_direction,
+        strength
     from signals
     where status = 'ok'
 
     union all
 
-    select uid, 'consensus' as calculation, consensus_direction as call_direction,
-           average_strength as strength
+    select
+        uid,
+        'consensus' as calculation,
+        consensus_direction as call_direction,
+        average_strength as strength
     from aggregated
     where participating_calculations > 0
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from plugins.base import BacktestPlugin
-from plugins.m1_ema.adapter import M1EmaAdapter
+from datetime import datetime
+
+import pandas as pd
+
+from plugins.base import BacktestPlugin, Overlay, bar_offsets
+from plugins.m1_ema.adapter import FAST_SPAN, SLOW_SPAN, M1EmaAdapter, ema_readings
 
 
 class M1EmaPlugin(BacktestPlugin):
@@ -27,3 +31,17 @@ class M1EmaPlugin(BacktestPlugin):
             "minutes_since_crossover": "metadata.minutes_since_crossover",
             "bars_used": "metadata.bars_used",
         }
+
+    @classmethod
+    def chart_overlays(
+        cls, bars: pd.DataFrame, entry_time: datetime, *, lookback_minutes: int | None = None
+    ) -> list[Overlay]:
+        """EMA 9 and EMA 21 of the lookback closes, as the signal computed them."""
+        if bars.empty:
+            return []
+        readings = ema_readings(bars.close.astype(float), bars.bar_time)
+        x = bar_offsets(bars.bar_time, entry_time)
+        return [
+            Overlay(f"EMA {FAST_SPAN}", "price", "line", x=x, y=readings.ema_9, color="#1e88e5"),
+            Overlay(f"EMA {SLOW_SPAN}", "price", "line", x=x, y=readings.ema_21, color="#fb8c00"),
+        ]

@@ -1,9 +1,10 @@
--- Postgres (Supabase) table of the m1_ema plugin's readings, one row per uid.
--- Mirrors the dbt model plugins/m1_ema/models/bt_m1_ema.sql column for column;
--- `backtest export --init-schema` creates it when missing and never drops data.
+-- Generated from the dbt contract in plugins/m1_ema/models/_m1_ema.yml
+-- by `backtest plugins schema m1_ema`.
+-- Do not edit: change the contract, then run the command again (a test compares the two).
+-- `backtest export --init-schema` creates the table when missing and never drops data.
 
 create table if not exists bt_m1_ema (
-    uid text primary key references bt_index (uid),
+    uid text not null references bt_index (uid),
     signal_direction text,
     strength double precision,
     confidence double precision,
@@ -11,7 +12,8 @@ create table if not exists bt_m1_ema (
     ema_21 double precision,
     ema_spread double precision,
     ema_spread_pct double precision,
-    minutes_since_crossover integer,
-    bars_used integer,
-    status text
+    minutes_since_crossover int,
+    bars_used int,
+    status text,
+    primary key (uid)
 );

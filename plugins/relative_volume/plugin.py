@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from plugins.base import BacktestPlugin
-from plugins.relative_volume.adapter import RelativeVolumeAdapter
+from datetime import datetime
+
+import pandas as pd
+
+from plugins.base import BacktestPlugin, Overlay
+from plugins.relative_volume.adapter import (
+    RECENT_MINUTES,
+    SURGE_RATIO,
+    RelativeVolumeAdapter,
+    volume_reading,
+)
 
 
 class RelativeVolumePlugin(BacktestPlugin):
@@ -31,3 +40,28 @@ class RelativeVolumePlugin(BacktestPlugin):
             "baseline_bars": "metadata.baseline_bars",
             "bars_used": "metadata.bars_used",
         }
+
+    @classmethod
+    def chart_overlays(
+        cls, bars: pd.DataFrame, entry_time: datetime, *, lookback_minutes: int | None = None
+    ) -> list[Overlay]:
+        """The baseline's mean volume per minute, and the surge threshold, on the volume panel.
+
+        The signal compares 5-minute sums; per minute, its baseline is ``baseline_volume_5m /
+        5`` and a surge is ``2x`` that.
+        """
+        if bars.empty:
+            return []
+        lookback = lookback_minutes or cls.data_requirements().lookback_minutes
+        reading = volume_reading(bars, pd.Timestamp(entry_time), lookback)
+        per_minute = reading.baseline_volume_5m / RECENT_MINUTES
+        return [
+            Overlay("Volume baseline", "volume", "level", level=per_minute, color="#6d4c41"),
+            Overlay(
+                f"Volume surge {SURGE_RATIO:g}x",
+                "volume",
+                "level",
+                level=SURGE_RATIO * per_minute,
+                color="#e53935",
+            ),
+        ]

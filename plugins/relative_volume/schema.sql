@@ -1,9 +1,10 @@
--- Postgres (Supabase) table of the relative_volume plugin's readings, one row per uid.
--- Mirrors the dbt model plugins/relative_volume/models/bt_relative_volume.sql column for column;
--- `backtest export --init-schema` creates it when missing and never drops data.
+-- Generated from the dbt contract in plugins/relative_volume/models/_relative_volume.yml
+-- by `backtest plugins schema relative_volume`.
+-- Do not edit: change the contract, then run the command again (a test compares the two).
+-- `backtest export --init-schema` creates the table when missing and never drops data.
 
 create table if not exists bt_relative_volume (
-    uid text primary key references bt_index (uid),
+    uid text not null references bt_index (uid),
     signal_direction text,
     strength double precision,
     confidence double precision,
@@ -11,8 +12,9 @@ create table if not exists bt_relative_volume (
     recent_volume double precision,
     baseline_volume_5m double precision,
     recent_change_pct double precision,
-    recent_bars integer,
-    baseline_bars integer,
-    bars_used integer,
-    status text
+    recent_bars int,
+    baseline_bars int,
+    bars_used int,
+    status text,
+    primary key (uid)
 );

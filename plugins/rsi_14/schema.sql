@@ -1,9 +1,10 @@
--- Postgres (Supabase) table of the rsi_14 plugin's readings, one row per uid.
--- Mirrors the dbt model plugins/rsi_14/models/bt_rsi_14.sql column for column;
--- `backtest export --init-schema` creates it when missing and never drops data.
+-- Generated from the dbt contract in plugins/rsi_14/models/_rsi_14.yml
+-- by `backtest plugins schema rsi_14`.
+-- Do not edit: change the contract, then run the command again (a test compares the two).
+-- `backtest export --init-schema` creates the table when missing and never drops data.
 
 create table if not exists bt_rsi_14 (
-    uid text primary key references bt_index (uid),
+    uid text not null references bt_index (uid),
     signal_direction text,
     strength double precision,
     confidence double precision,
@@ -11,6 +12,7 @@ create table if not exists bt_rsi_14 (
     average_gain double precision,
     average_loss double precision,
     last_close double precision,
-    bars_used integer,
-    status text
+    bars_used int,
+    status text,
+    primary key (uid)
 );

@@ -1,9 +1,10 @@
--- Postgres (Supabase) table of the vwap_position plugin's readings, one row per uid.
--- Mirrors the dbt model plugins/vwap_position/models/bt_vwap_position.sql column for column;
--- `backtest export --init-schema` creates it when missing and never drops data.
+-- Generated from the dbt contract in plugins/vwap_position/models/_vwap_position.yml
+-- by `backtest plugins schema vwap_position`.
+-- Do not edit: change the contract, then run the command again (a test compares the two).
+-- `backtest export --init-schema` creates the table when missing and never drops data.
 
 create table if not exists bt_vwap_position (
-    uid text primary key references bt_index (uid),
+    uid text not null references bt_index (uid),
     signal_direction text,
     strength double precision,
     confidence double precision,
@@ -13,7 +14,8 @@ create table if not exists bt_vwap_position (
     distance_pct double precision,
     distance_sigma double precision,
     session_anchor_time timestamptz,
-    session_bars integer,
+    session_bars int,
     session_volume double precision,
-    status text
+    status text,
+    primary key (uid)
 );

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from backtest.cli import main
+from backtest.cli import COMMANDS, build_parser, main
 from plugins.loader import plugin_settings
 
 SINGLE = ["--symbol", "AAPL", "--entry-time", "2024-06-27 13:35:00", "--direction", "LONG"]
@@ -162,21 +163,56 @@ def test_symbol_without_data_exits_nonzero_but_is_listed(db, capsys):
     assert "no_data" in captured.out
 
 
-def test_console_script_help_explains_every_command():
-    for command in ["run", "demo", "build", "bench"]:
-        shown = subprocess.run(
-            [sys.executable, "-m", "backtest.cli", command, "--help"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-        assert shown.startswith("usage: backtest " + command)
+def command_paths(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()):
+    """Every command and action of the real parser, e.g. ("plugins",), ("plugins", "new"),
+    with its line in the list of its group and its own parser."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, subparser in action.choices.items():
+                yield prefix + (name,), helps.get(name), subparser
+                yield from command_paths(subparser, prefix + (name,))
+
+
+COMMAND_PATHS = [path for path, _, _ in command_paths(build_parser())]
+
+
+def test_every_command_has_a_handler_and_a_help_line():
+    assert sorted(path[0] for path in COMMAND_PATHS if len(path) == 1) == sorted(COMMANDS)
+    assert {("plugins", "list"), ("plugins", "new")} <= set(COMMAND_PATHS)
+    for path, help_line, subparser in command_paths(build_parser()):
+        assert help_line, f"backtest {' '.join(path)} has no line in its group's --help"
+        assert subparser.description, f"backtest {' '.join(path)} --help has no description"
+
+
+def test_console_script_help_lists_every_command():
+    shown = subprocess.run(
+        [sys.executable, "-m", "backtest.cli", "--help"], capture_output=True, text=True
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("usage: backtest")
+    listed = {line.split()[0] for line in shown.stdout.splitlines() if line.startswith("    ")}
+    assert {path[0] for path in COMMAND_PATHS} <= listed, shown.stdout
+
+
+@pytest.mark.parametrize("path", COMMAND_PATHS, ids=" ".join)
+def test_console_script_help_explains_every_command(path, capsys):
+    parsers = {sub_path: subparser for sub_path, _, subparser in command_paths(build_parser())}
+    with pytest.raises(SystemExit) as exited:
+        main([*path, "--help"])
+    assert exited.value.code == 0
+    shown = capsys.readouterr().out
+    assert shown.startswith("usage: backtest " + " ".join(path)), shown
+    assert " ".join(parsers[path].description.split()) in " ".join(shown.split())
+    for action in parsers[path]._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            assert all(name in shown for name in action.choices), shown
 
 
 def test_analysts_plain_dbt_build_from_the_root_changes_nothing(db, tmp_path):
     import os
 
-    from backtest.config import PROJECT_ROOT
+    from backtest.core.config import PROJECT_ROOT
 
     assert main(["run", *SINGLE, "--db", db]) == 0
     con = duckdb.connect(db, read_only=True)

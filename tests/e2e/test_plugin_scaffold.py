@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from backtest.config import PROJECT_ROOT
+from backtest.core.config import PROJECT_ROOT
 from plugins.loader import PluginError, load_all_plugins
 
 SKIP = shutil.ignore_patterns(
@@ -127,7 +127,7 @@ def test_malformed_plugin_folders_are_explained(tmp_path, monkeypatch):
         "class HalfDone(BacktestPlugin):\n    name = 'half_done'\n"
     )
     monkeypatch.setenv("BACKTEST_PLUGIN_DIRS", str(tmp_path / "extra"))
-    with pytest.raises(PluginError, match="half_done/plugin.py does not set `adapter_name`"):
+    with pytest.raises(PluginError, match="half_done/plugin.py does not set `adapter_class`"):
         load_all_plugins()
     unimportable = tmp_path / "other" / "unimportable"
     unimportable.mkdir(parents=True)

@@ -15,11 +15,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from backtest.config import Settings
+from backtest.core.config import Settings
+from backtest.core.requests import RunOptions
 from backtest.engine import run_requests
 from backtest.export import ExportTarget
-from backtest.export._pgcluster import LocalCluster, find_postgres_bindir, start_cluster
-from backtest.requests import RunOptions
+from benchmarks.pgcluster import LocalCluster, find_postgres_bindir, start_cluster
 from plugins.loader import load_all_plugins
 from tests.conftest import requests_frame
 from tests.export.postgrest_standin import PostgrestStandIn
@@ -82,7 +82,7 @@ def base_warehouse(tmp_path_factory, _isolated_dbt_paths) -> Path:
             Settings.from_env(path),
             BASE_REQUESTS,
             RunOptions(),
-            "demo",
+            source="demo",
             calculation=",".join(load_all_plugins()),
             show_progress=False,
         )

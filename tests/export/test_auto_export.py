@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+from backtest.core.requests import RunOptions
 from backtest.engine import run_requests
 from backtest.export import (
     AutoExporter,
@@ -12,7 +13,6 @@ from backtest.export import (
     export_tables,
     schema_script,
 )
-from backtest.requests import RunOptions
 from tests.conftest import requests_frame
 from tests.export.replica import assert_replica
 
@@ -27,7 +27,7 @@ def test_auto_export_follows_each_build(settings, warehouse, pg, pg_target):
             settings,
             requests_frame(("SPY", "2024-06-27 18:00:00", "SHORT")),
             RunOptions(),
-            "demo",
+            source="demo",
             show_progress=False,
         )
         assert exporter.wait_idle(timeout=120)

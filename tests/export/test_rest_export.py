@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from backtest.cli import main
-from backtest.errors import BacktestError
+from backtest.core.errors import BacktestError
 from backtest.export import ExportTarget, export_tables, schema_script
 from tests.conftest import requests_frame
 from tests.export.conftest import API_KEY

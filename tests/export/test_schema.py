@@ -1,4 +1,4 @@
-"""The Postgres DDL matches the DuckDB marts column by column, with the contract's keys."""
+"""The Postgres DDL matches the dbt contracts and the DuckDB marts column by column, with keys."""
 
 from __future__ import annotations
 
@@ -7,13 +7,20 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlglot
+import yaml
 from sqlglot import exp
 
-from backtest.config import PROJECT_ROOT
-from backtest.errors import BacktestError
+from backtest.core.config import PROJECT_ROOT
+from backtest.core.errors import BacktestError
 from backtest.export import export_tables, load_table_specs
 from backtest.export import schema as export_schema
-from backtest.export.schema import check_against_warehouse, parse_ddl
+from backtest.export.schema import (
+    CORE_CONTRACT,
+    check_against_warehouse,
+    contract_ddl,
+    create_script,
+    parse_ddl,
+)
 from plugins.loader import load_all_plugins
 
 T = exp.DataType.Type
@@ -43,20 +50,35 @@ CORE_KEYS = {
     "bt_signals": ("uid", "calculation"),
     "bt_aggregated": ("uid",),
 }
-DDL_FILES = [
-    PROJECT_ROOT / "backtest" / "export" / "schema.sql",
-    *sorted((PROJECT_ROOT / "plugins").glob("*/schema.sql")),
-]
+PLUGIN_DDL_FILES = sorted((PROJECT_ROOT / "plugins").glob("*/schema.sql"))
 
 
 def _ddl_tables() -> dict[str, tuple[Path, exp.Create]]:
-    """Every CREATE TABLE of every DDL file, read with sqlglot (not with the export code)."""
+    """Every CREATE TABLE of the derived core DDL and of every plugin's schema.sql, read with
+    sqlglot (not with the export code's parser)."""
+    texts = [(CORE_CONTRACT, contract_ddl(CORE_CONTRACT))]
+    texts += [(path, path.read_text()) for path in PLUGIN_DDL_FILES]
     tables = {}
-    for path in DDL_FILES:
-        for statement in sqlglot.parse(path.read_text(), read="postgres"):
+    for path, text in texts:
+        for statement in sqlglot.parse(text, read="postgres"):
             if isinstance(statement, exp.Create) and statement.kind == "TABLE":
                 tables[statement.this.this.name] = (path, statement)
     return tables
+
+
+def _contracts() -> dict[str, list[tuple[str, str]]]:
+    """Table -> (column, DuckDB data_type) of every exported model's contract, read from YAML."""
+    files = [CORE_CONTRACT, *sorted((PROJECT_ROOT / "plugins").glob("*/models/*.yml"))]
+    contracts = {}
+    for path in files:
+        for model in yaml.safe_load(path.read_text()).get("models", []):
+            enforced = (model.get("config") or {}).get("contract", {}).get("enforced")
+            columns = [
+                (column["name"], column.get("data_type")) for column in model.get("columns", [])
+            ]
+            if model["name"].startswith("bt_") and enforced and ("uid", "varchar") in columns:
+                contracts[model["name"]] = columns
+    return contracts
 
 
 def _columns(create: exp.Create) -> list[tuple[str, exp.DataType.Type]]:
@@ -119,6 +141,18 @@ def test_every_ddl_table_matches_its_duckdb_table_column_by_column(base_warehous
             assert pg_type in EXPECTED_POSTGRES_TYPE[duck_type], (
                 f"{name}.{column}: DuckDB {duck_type} but Postgres {pg_type.name} in {path}"
             )
+
+
+def test_every_contracted_per_request_mart_is_declared_with_the_contract_columns_and_types():
+    tables = _ddl_tables()
+    contracts = _contracts()
+    assert set(CORE_KEYS) <= set(contracts)
+    assert set(contracts) == set(tables)
+    for name, columns in contracts.items():
+        ddl = _columns(tables[name][1])
+        assert [column for column, _ in ddl] == [column for column, _ in columns], name
+        for (column, pg_type), (_, duck_type) in zip(ddl, columns, strict=True):
+            assert pg_type in EXPECTED_POSTGRES_TYPE[duck_type.upper()], f"{name}.{column}"
 
 
 def test_primary_keys_and_foreign_keys_follow_the_contract():
@@ -187,7 +221,7 @@ def test_ddl_that_could_lose_data_or_lacks_a_key_is_refused(tmp_path, statement)
 
 
 def test_a_ddl_drifting_from_the_dbt_model_is_refused_before_export(tmp_path, base_warehouse):
-    core = (PROJECT_ROOT / "backtest" / "export" / "schema.sql").read_text()
+    core = contract_ddl(CORE_CONTRACT)
     drifted = tmp_path / "schema.sql"
     drifted.write_text(core.replace("bar_time timestamptz", "bar_time text"))
     spec = next(spec for spec in parse_ddl(drifted) if spec.name == "bt_bars")
@@ -226,6 +260,27 @@ def test_init_schema_creates_tables_whose_catalog_types_match_duckdb(warehouse, 
             "select relrowsecurity from pg_class where oid = %s::regclass", [name]
         ).fetchone()[0]
         assert security is True
+
+
+def test_derived_ddl_creates_tables_in_postgres_whose_types_match_the_contracts(pg):
+    specs = load_table_specs()
+    pg.execute(create_script(specs))
+    for name, columns in _contracts().items():
+        catalog = pg.execute(
+            "select column_name, data_type, is_nullable from information_schema.columns "
+            "where table_schema = 'public' and table_name = %s order by ordinal_position",
+            [name],
+        ).fetchall()
+        assert [row[0] for row in catalog] == [column for column, _ in columns], name
+        for (column, pg_type, nullable), (_, duck_type) in zip(catalog, columns, strict=True):
+            assert pg_type == EXPECTED_CATALOG_TYPE[duck_type.upper()], f"{name}.{column}"
+            key = CORE_KEYS.get(name, ("uid",))
+            assert (nullable == "NO") == (column in key), f"{name}.{column} nullability"
+    index = pg.execute(
+        "select indexdef from pg_indexes where indexname = 'bt_index_symbol_entry_time'"
+    ).fetchone()
+    assert index and "(symbol, entry_time)" in index[0]
+    pg.execute(create_script(specs))  # if not exists: running it again changes nothing
 
 
 def test_init_schema_again_keeps_every_row(warehouse, pg, pg_target):

@@ -8,8 +8,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from backtest.config import PROJECT_ROOT
-from backtest.requests import RunOptions, prepare_requests
+from backtest.core.config import PROJECT_ROOT
+from backtest.core.requests import RunOptions, prepare_requests
 from tests.ingest.polygon_server import PolygonStandIn, minute_bars_from_lean, start_server
 
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from backtest.errors import BacktestError
-from backtest.warehouse import connect
+from backtest.core.errors import BacktestError
+from backtest.core.warehouse import connect
 from ingest.cache import cache_stats, clear_cache
 from ingest.coverage import difference
 from ingest.planning import split_by_day
@@ -186,35 +186,6 @@ def test_the_cache_command_shows_and_clears(polygon, settings, capsys):
     assert query(settings.db_path, on_bac_day) == [(0,)]
     assert main(["cache", "--db", db, "--from", "2013-10-08"]) == 2
     assert "add --clear SYMBOL" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize("clear", [[], ["--clear", "AAPL"]])
-def test_cache_on_a_mistyped_db_says_it_does_not_exist_and_creates_nothing(tmp_path, capsys, clear):
-    from backtest.cli import main
-
-    missing = tmp_path / "typo" / "warehuose.duckdb"
-    assert main(["cache", "--db", str(missing), *clear]) == 2
-    assert capsys.readouterr().err == (
-        f"error: Warehouse {missing} does not exist: check --db (or $BACKTEST_DB), "
-        "or load data first with `backtest run` or `backtest ingest`.\n"
-    )
-    assert not missing.parent.exists()
-
-
-def test_cache_statistics_open_the_warehouse_read_only(tmp_path, capsys):
-    from backtest.cli import main
-
-    foreign = tmp_path / "other.duckdb"
-    duckdb.connect(str(foreign)).close()
-    assert main(["cache", "--db", str(foreign)]) == 2
-    assert "lacks a table backtest reads" in capsys.readouterr().err
-    with duckdb.connect(str(foreign), read_only=True) as con:
-        schemas = con.execute("select schema_name from information_schema.schemata").fetchall()
-    assert ("raw",) not in schemas  # a writable open would have created the raw schema
-    with connect(foreign):
-        pass
-    assert main(["cache", "--db", str(foreign)]) == 0
-    assert "Bars: 0" in capsys.readouterr().out
 
 
 MINUTE = pd.Timedelta(minutes=1)

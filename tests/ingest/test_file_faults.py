@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from backtest.cli import main
-from backtest.config import PROJECT_ROOT
-from backtest.errors import BacktestError
+from backtest.core.config import PROJECT_ROOT
+from backtest.core.errors import BacktestError
 from ingest import files
 from ingest.files import FileOptions, iter_bar_chunks, normalise, read_bar_files, read_frame
 from ingest.sources import ingest_batch

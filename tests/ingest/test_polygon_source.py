@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backtest.errors import BacktestError
-from backtest.warehouse import connect
+from backtest.core.errors import BacktestError
+from backtest.core.warehouse import connect
 from ingest.polygon import PolygonOptions, ingest_polygon
 from ingest.sources import SourceOptions, ingest_batch
 from tests.ingest.conftest import SHARED_DATA, prepared, query

@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from backtest.errors import BacktestError
+from backtest.core.errors import BacktestError
 from ingest.demo import session_quotes, session_trades
 from ingest.sources import SourceOptions, ingest_batch
 from tests.ingest.conftest import prepared, query

@@ -7,14 +7,13 @@ import json
 import subprocess
 import sys
 
-import duckdb
 import pandas as pd
 import pytest
 
 from backtest.cli import main
-from backtest.config import PROJECT_ROOT
-from backtest.errors import BacktestError
-from backtest.warehouse import connect
+from backtest.core.config import PROJECT_ROOT
+from backtest.core.errors import BacktestError
+from backtest.core.warehouse import connect
 from ingest.load import load_bars
 from ingest.validation import suite_checks, validate_bars
 
@@ -223,27 +222,3 @@ def test_validate_exits_1_when_a_listed_batch_failed_and_0_when_all_passed(setti
     listing = capsys.readouterr().out.splitlines()
     assert [line.split(" (")[0] for line in listing[-2:]] == ["Batch 2", "Batch 1"]
     assert main(["validate", "--db", db, "--last", "1", "--symbol", "XYZ"]) == 0
-
-
-@pytest.mark.parametrize("arguments", [["validate"], ["validate", "--symbol", "AAPL"]])
-def test_validate_on_a_mistyped_db_says_it_does_not_exist_and_creates_nothing(
-    tmp_path, capsys, arguments
-):
-    missing = tmp_path / "typo" / "warehuose.duckdb"
-    assert main([*arguments, "--db", str(missing)]) == 2
-    error = capsys.readouterr().err
-    assert error == (
-        f"error: Warehouse {missing} does not exist: check --db (or $BACKTEST_DB), "
-        "or load data first with `backtest run` or `backtest ingest`.\n"
-    )
-    assert not missing.parent.exists()
-
-
-def test_validate_opens_the_warehouse_read_only(tmp_path, capsys):
-    foreign = tmp_path / "other.duckdb"
-    duckdb.connect(str(foreign)).close()
-    assert main(["validate", "--db", str(foreign)]) == 2
-    assert "lacks a table backtest reads" in capsys.readouterr().err
-    with duckdb.connect(str(foreign), read_only=True) as con:
-        schemas = con.execute("select schema_name from information_schema.schemata").fetchall()
-    assert ("raw",) not in schemas  # a writable open would have created the raw schema

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backtest.errors import BacktestError
+from backtest.core.errors import BacktestError
 from ingest.files import FileOptions, read_bar_files
 from ingest.validation import validate_bars
 

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from backtest.config import Settings
+from backtest.core.config import Settings
+from backtest.core.requests import RunOptions
 from backtest.engine import run_requests
-from backtest.requests import RunOptions
 from ingest.demo import session_bars
 from tests.fixtures import requests_frame
 
@@ -35,7 +35,9 @@ def signals_after_build(folder, bars: pd.DataFrame) -> pd.DataFrame:
     path = folder / "bars.csv"
     write_bars(bars, path)
     settings = Settings.from_env(folder / "warehouse.duckdb")
-    run_requests(settings, REQUESTS, RunOptions(), "files", [path], show_progress=False)
+    run_requests(
+        settings, REQUESTS, RunOptions(), source="files", bar_paths=[path], show_progress=False
+    )
     con = duckdb.connect(str(settings.db_path), read_only=True)
     signals = con.sql("""
         select request.entry_time, signal.direction, signal.strength, signal.confidence,

@@ -7,7 +7,7 @@ import time
 import duckdb
 import pytest
 
-from backtest.errors import BacktestError
+from backtest.core.errors import BacktestError
 from plugins.loader import plugin_settings
 from tests.fixtures import requests_frame
 

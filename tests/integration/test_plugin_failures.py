@@ -7,7 +7,7 @@ import json
 import duckdb
 import pytest
 
-from backtest.config import PROJECT_ROOT
+from backtest.core.config import PROJECT_ROOT
 from tests.fixtures import requests_frame
 
 REQUESTS = requests_frame(
@@ -65,11 +65,11 @@ def test_failures_stay_with_their_entries(with_flaky_plugin, run, settings, tmp_
     }
 
     monkeypatch.setenv("BACKTEST_DB", str(tmp_path / "alone.duckdb"))
-    from backtest.config import Settings
+    from backtest.core.config import Settings
 
     alone_settings = Settings.from_env()
+    from backtest.core.requests import RunOptions
     from backtest.engine import run_requests
-    from backtest.requests import RunOptions
 
     run_requests(alone_settings, REQUESTS, RunOptions(), calculation="m1_ema", show_progress=False)
     alone = results(alone_settings)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from backtest.config import PROJECT_ROOT, Settings
+from backtest.core.config import PROJECT_ROOT, Settings
 from backtest.engine import build_warehouse
 from plugins.loader import plugin_infos
 from tests.fixtures import requests_frame

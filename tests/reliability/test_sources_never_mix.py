@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from backtest.cli import main
-from backtest.errors import BacktestError
+from backtest.core.errors import BacktestError
 from ingest import SourceOptions
 from ingest.files import FileOptions
 from tests.fixtures import requests_frame

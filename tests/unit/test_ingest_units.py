@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backtest.errors import BacktestError
+from backtest.core.errors import BacktestError
 from ingest.demo import DATA_SOURCE, UNIVERSE, demo_bars, local_days, session_bars
 from ingest.files import read_bar_files
 from ingest.planning import plan_windows

@@ -5,15 +5,15 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
-from backtest.errors import BacktestError
-from backtest.requests import (
+from backtest.core.errors import BacktestError
+from backtest.core.requests import (
     RunOptions,
     duplicates_note,
     prepare_requests,
     read_requests_file,
     single_request,
 )
-from backtest.uid import make_uid
+from backtest.core.uid import make_uid
 
 
 def test_uid_follows_the_contract():

@@ -9,13 +9,13 @@ import duckdb
 import pytest
 
 from backtest.cli import build_parser
-from backtest.errors import BacktestError
-from backtest.sql_command import SQL_COMMANDS
+from backtest.cli.sql import COMMANDS
+from backtest.core.errors import BacktestError
 
 
 def sql(*argv: str) -> int:
     args = build_parser().parse_args(["sql", *argv])
-    return SQL_COMMANDS[args.command](args)
+    return COMMANDS[args.command](args)
 
 
 @pytest.fixture

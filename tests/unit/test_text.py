@@ -4,8 +4,8 @@ import doctest
 
 import pytest
 
-import backtest.text
-from backtest.text import plural
+import backtest.core.text
+from backtest.core.text import plural
 
 
 @pytest.mark.parametrize(
@@ -22,4 +22,4 @@ def test_irregular_plurals_are_given():
 
 
 def test_the_examples_in_the_docstrings_hold():
-    assert doctest.testmod(backtest.text).failed == 0
+    assert doctest.testmod(backtest.core.text).failed == 0

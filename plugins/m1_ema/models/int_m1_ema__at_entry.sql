@@ -53,8 +53,9 @@ measured as (
         latest.ema_9 - latest.ema_21 as ema_spread,
         100 * (latest.ema_9 - latest.ema_21) / latest.ema_21 as ema_spread_pct,
         latest.spread_sign,
-        cast(date_diff('minute', last_crossovers.crossover_bar_time, requests.entry_time) as integer)
-            as minutes_since_crossover
+        cast(
+            date_diff('minute', last_crossovers.crossover_bar_time, requests.entry_time) as integer
+        ) as minutes_since_crossover
 
     from requests
     left join latest on requests.uid = latest.uid
@@ -83,7 +84,8 @@ called as (
             else round(
                 100 * least(1, bars_used / lookback_minutes)
                 * least(1, coalesce(minutes_since_crossover, 30) / 30.0),
-                2)
+                2
+            )
         end as confidence,
         case when bars_used = 0 then 'no_data' else 'ok' end as status,
         case

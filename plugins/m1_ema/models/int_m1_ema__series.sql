@@ -26,7 +26,7 @@ averaged as (
 
 ),
 
-{#- Averages within 1e-9 of each other are equal: float noise must not call a trend. -#}
+{# Averages within 1e-9 of each other are equal: float noise must not call a trend. #}
 signed as (
 
     select

@@ -13,7 +13,7 @@ from plugins.base import SignalDirection
 from plugins.m1_ema.adapter import M1EmaAdapter
 from plugins.m1_ema.plugin import M1EmaPlugin
 from tests.fixtures import requests_frame
-from tests.plugin_checks import run_adapter
+from tests.plugin_checks import assert_blind_after_entry, run_adapter
 from tests.reference import expected_emas
 
 
@@ -44,13 +44,9 @@ def test_warm_up_and_flat_prices_are_neutral():
 
 
 def test_adapter_ignores_bars_at_or_after_the_entry():
-    bars = session_bars("MSFT", date(2024, 6, 27))
-    entry = datetime(2024, 6, 27, 16, 0)
-    before = adapter_signal(bars, entry)
-    adapter = M1EmaAdapter()
-    adapter.initialize()
-    adapter.feed_historical_data(bars.assign(close=bars.close.where(bars.bar_time < entry, 1e6)))
-    assert adapter.get_signal_at_time(entry) == before
+    assert_blind_after_entry(
+        M1EmaAdapter, adapter_signal, "close", 1e6, datetime(2024, 6, 27, 16, 0)
+    )
 
 
 def test_dbt_models_match_the_adapter(run, settings):
@@ -65,6 +61,8 @@ def test_dbt_models_match_the_adapter(run, settings):
     con = duckdb.connect(str(settings.db_path), read_only=True)
     stored = con.sql("select * from bt_m1_ema inner join bt_index using (uid)").df()
     con.close()
+    assert len(stored) == len(entries)
+    compared = 0
     for row in stored.itertuples():
         bars = pd.concat(
             [
@@ -81,3 +79,5 @@ def test_dbt_models_match_the_adapter(run, settings):
         assert (None if pd.isna(row.minutes_since_crossover) else row.minutes_since_crossover) == (
             expected_minutes
         ), row.uid
+        compared += 1
+    assert compared == len(entries)

@@ -75,7 +75,7 @@ measured as (
         requests.entry_time,
         cast(coalesce(summed.quotes_used, 0) as integer) as quotes_used,
         (summed.bid_size_total - summed.ask_size_total)
-            / (summed.bid_size_total + summed.ask_size_total) as size_imbalance,
+        / (summed.bid_size_total + summed.ask_size_total) as size_imbalance,
         summed.mean_spread_bps
 
     from requests
@@ -100,8 +100,11 @@ called as (
         end as strength,
         case
             when quotes_used = 0 then null
-            else round(100 * least(1, quotes_used / 20.0)
-                           * greatest(0, 1 - mean_spread_bps / 25.0), 2)
+            else round(
+                100 * least(1, quotes_used / 20.0)
+                * greatest(0, 1 - mean_spread_bps / 25.0),
+                2
+            )
         end as confidence,
         case when quotes_used = 0 then 'no_data' else 'ok' end as status,
         case when quotes_used = 0 then 'no quotes in the 5 minutes before the entry' end as error

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backtest.warehouse import connect
+from backtest.core.warehouse import connect
 from ingest.demo import session_quotes
 from plugins.quote_imbalance.adapter import QuoteImbalanceAdapter
 from tests.fixtures import requests_frame
@@ -67,16 +67,19 @@ def test_dbt_models_match_the_adapter(run, settings):
     stored = con.sql("select * from bt_quote_imbalance inner join bt_index using (uid)").df()
     con.close()
     assert len(stored) == len(ENTRIES)
+    compared = 0
     for row in stored.itertuples():
         signal = adapter_signal(quotes, row.symbol, row.entry_time)
         if signal is None:
             assert row.status == "no_data" and row.quotes_used == 0, row.uid
             continue
+        compared += 1
         assert row.signal_direction == signal.direction, row.uid
         assert row.quotes_used == signal.metadata["quotes_used"], row.uid
         assert row.size_imbalance == pytest.approx(signal.metadata["size_imbalance"]), row.uid
         assert row.strength == pytest.approx(signal.strength, abs=0.01), row.uid
         assert row.confidence == pytest.approx(signal.confidence, abs=0.01), row.uid
+    assert compared > 0, "no ok reading was compared with the adapter"
     assert set(stored.status) == {"ok", "no_data"}
     assert np.isfinite(stored.mean_spread_bps.dropna()).all()
 
@@ -155,6 +158,7 @@ def test_real_quotes_match_pandas(shared_data, tmp_path):
     con = duckdb.connect(str(db), read_only=True)
     stored = con.sql("select * from bt_quote_imbalance inner join bt_index using (uid)").df()
     con.close()
+    assert len(stored) == len(entries)
     for row in stored.itertuples():
         window = quotes[
             (quotes.quote_time >= row.entry_time - pd.Timedelta(minutes=5))
@@ -174,7 +178,7 @@ def test_real_quotes_match_pandas(shared_data, tmp_path):
 def test_the_wrapper_gives_adapters_the_same_quotes(run, settings, monkeypatch):
     """The per-entry adapter, run by the generic wrapper with the cache's quotes, agrees with
     the set-based models: both paths see the same loaded data."""
-    from backtest.config import PROJECT_ROOT
+    from backtest.core.config import PROJECT_ROOT
 
     monkeypatch.setenv("BACKTEST_PLUGIN_DIRS", str(PROJECT_ROOT / "tests" / "plugin_fixtures"))
     run(requests_frame(*ENTRIES), calculation="quote_imbalance,quotes_per_entry")

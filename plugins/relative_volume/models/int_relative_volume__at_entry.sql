@@ -133,7 +133,8 @@ called as (
             else round(
                 100 * least(1, cast(baseline_bars as double) / (lookback_minutes - 5))
                 * recent_bars / 5,
-                2)
+                2
+            )
         end as confidence,
         case when lookback_volume <= 0 then 'no_data' else 'ok' end as status,
         case

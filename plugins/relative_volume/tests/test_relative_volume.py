@@ -16,9 +16,12 @@ from plugins.relative_volume.adapter import RelativeVolumeAdapter
 from plugins.relative_volume.plugin import RelativeVolumePlugin
 from tests.fixtures import requests_frame
 from tests.plugin_checks import (
+    assert_blind_after_entry,
+    assert_call_matches,
     assert_models_match_adapter,
     read_lean_bars,
     run_adapter,
+    stored_after_run,
     stored_readings,
 )
 
@@ -78,9 +81,7 @@ def close_or_missing(got, expected, label, **tolerance) -> None:
 
 def assert_matches(got: dict, expected: dict, label: str) -> None:
     """Compare stored or adapter readings with the recomputation (calls to the cent)."""
-    assert got["direction"] == expected["direction"], label
-    assert got["strength"] == pytest.approx(expected["strength"], abs=0.01), label
-    assert got["confidence"] == pytest.approx(expected["confidence"], abs=0.01), label
+    assert_call_matches(got, expected, label)
     for key in ["recent_bars", "baseline_bars", "bars_used"]:
         assert got[key] == expected[key], (label, key)
     for key in ["recent_volume", "baseline_volume_5m"]:
@@ -151,14 +152,9 @@ def test_missing_minutes_trade_nothing_and_short_baselines_warm_up():
 
 
 def test_adapter_ignores_bars_at_or_after_the_entry():
-    bars = session_bars("MSFT", date(2024, 6, 27))
-    entry = datetime(2024, 6, 27, 13, 40)
-    before = adapter_signal(bars, entry)
-    adapter = RelativeVolumeAdapter()
-    adapter.initialize()
-    later = bars.bar_time >= entry
-    adapter.feed_historical_data(bars.assign(volume=bars.volume.where(~later, 1e12)))
-    assert adapter.get_signal_at_time(entry) == before
+    assert_blind_after_entry(
+        RelativeVolumeAdapter, adapter_signal, "volume", 1e12, datetime(2024, 6, 27, 13, 40)
+    )
 
 
 DEMO_ENTRIES = [
@@ -173,9 +169,7 @@ DEMO_ENTRIES = [
 
 
 def test_dbt_models_match_the_adapter(run, settings):
-    run(requests_frame(*DEMO_ENTRIES), calculation="relative_volume")
-    stored = stored_readings(settings.db_path, "relative_volume")
-    assert len(stored) == len(DEMO_ENTRIES)
+    stored = stored_after_run(run, settings, "relative_volume", DEMO_ENTRIES)
     assert_models_match_adapter(stored, adapter_signal, assert_matches)
 
 

@@ -120,7 +120,8 @@ called as (
             else round(
                 100 * least(1, cast(bars_used as double) / lookback_minutes)
                 * (1 - power(1 - 1.0 / 14, bars_used - 15)),
-                2)
+                2
+            )
         end as confidence,
         case when bars_used = 0 then 'no_data' else 'ok' end as status,
         case when bars_used = 0 then 'no bars in the lookback window' end as error

@@ -14,9 +14,12 @@ from plugins.rsi_14.adapter import Rsi14Adapter
 from plugins.rsi_14.plugin import Rsi14Plugin
 from tests.fixtures import requests_frame
 from tests.plugin_checks import (
+    assert_blind_after_entry,
+    assert_call_matches,
     assert_models_match_adapter,
     read_lean_bars,
     run_adapter,
+    stored_after_run,
     stored_readings,
 )
 
@@ -76,9 +79,7 @@ def adapter_signal(bars: pd.DataFrame, entry_time: datetime, lookback: int = LOO
 
 def assert_matches(got: dict, expected: dict, label: str) -> None:
     """Compare stored or adapter readings with the recomputation (calls to the cent)."""
-    assert got["direction"] == expected["direction"], label
-    assert got["strength"] == pytest.approx(expected["strength"], abs=0.01), label
-    assert got["confidence"] == pytest.approx(expected["confidence"], abs=0.01), label
+    assert_call_matches(got, expected, label)
     assert got["bars_used"] == expected["bars_used"], label
     assert got["last_close"] == pytest.approx(expected["last_close"], rel=1e-12), label
     if expected["rsi"] is None:
@@ -132,13 +133,9 @@ def test_warm_up_flat_and_one_sided_closes():
 
 
 def test_adapter_ignores_bars_at_or_after_the_entry():
-    bars = session_bars("MSFT", date(2024, 6, 27))
-    entry = datetime(2024, 6, 27, 16, 0)
-    before = adapter_signal(bars, entry)
-    adapter = Rsi14Adapter()
-    adapter.initialize()
-    adapter.feed_historical_data(bars.assign(close=bars.close.where(bars.bar_time < entry, 1e6)))
-    assert adapter.get_signal_at_time(entry) == before
+    assert_blind_after_entry(
+        Rsi14Adapter, adapter_signal, "close", 1e6, datetime(2024, 6, 27, 16, 0)
+    )
 
 
 DEMO_ENTRIES = [
@@ -153,9 +150,7 @@ DEMO_ENTRIES = [
 
 
 def test_dbt_models_match_the_adapter(run, settings):
-    run(requests_frame(*DEMO_ENTRIES), calculation="rsi_14")
-    stored = stored_readings(settings.db_path, "rsi_14")
-    assert len(stored) == len(DEMO_ENTRIES)
+    stored = stored_after_run(run, settings, "rsi_14", DEMO_ENTRIES)
     assert_models_match_adapter(stored, adapter_signal, assert_matches)
 
 

@@ -104,7 +104,9 @@ measured as (
         session_anchors.entry_time,
         session_anchors.session_anchor_time,
         greatest(
-            0, extract(epoch from (session_anchors.entry_time - session_anchors.session_anchor_time)) / 60
+            0,
+            extract(epoch from (session_anchors.entry_time - session_anchors.session_anchor_time))
+            / 60
         ) as session_minutes,
         cast(coalesce(session_totals.session_bars, 0) as integer) as session_bars,
         coalesce(session_totals.session_volume, 0) as session_volume,
@@ -119,7 +121,7 @@ measured as (
 
 ),
 
-{#- A deviation within 1e-9 of VWAP is zero: float noise must not make a band. -#}
+{# A deviation within 1e-9 of VWAP is zero: float noise must not make a band. #}
 distances as (
 
     select
@@ -154,12 +156,15 @@ called as (
             when session_bars < 5 then 0
             else round(
                 100 * least(1, session_bars / session_minutes) * least(1, session_bars / 30.0),
-                2)
+                2
+            )
         end as confidence,
         case when session_volume <= 0 then 'no_data' else 'ok' end as status,
         case
             when session_volume <= 0
-                then 'no traded volume since the session anchor (09:30 New York or the lookback start)'
+                then
+                    'no traded volume since the session anchor'
+                    || ' (09:30 New York or the lookback start)'
         end as error
 
     from distances

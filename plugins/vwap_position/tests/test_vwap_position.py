@@ -17,9 +17,12 @@ from plugins.vwap_position.adapter import VwapPositionAdapter, regular_open_time
 from plugins.vwap_position.plugin import VwapPositionPlugin
 from tests.fixtures import requests_frame
 from tests.plugin_checks import (
+    assert_blind_after_entry,
+    assert_call_matches,
     assert_models_match_adapter,
     read_lean_bars,
     run_adapter,
+    stored_after_run,
     stored_readings,
 )
 
@@ -74,9 +77,7 @@ def adapter_signal(bars: pd.DataFrame, entry_time: datetime, lookback: int = LOO
 
 def assert_matches(got: dict, expected: dict, label: str) -> None:
     """Compare stored or adapter readings with the recomputation (calls to the cent)."""
-    assert got["direction"] == expected["direction"], label
-    assert got["strength"] == pytest.approx(expected["strength"], abs=0.01), label
-    assert got["confidence"] == pytest.approx(expected["confidence"], abs=0.01), label
+    assert_call_matches(got, expected, label)
     for key in ["vwap", "vwap_std", "last_close", "distance_pct", "session_volume"]:
         assert got[key] == pytest.approx(expected[key], rel=1e-9, abs=1e-9), (label, key)
     if expected["distance_sigma"] is None:
@@ -132,14 +133,9 @@ def test_pre_market_zero_volume_and_warm_up_windows():
 
 
 def test_adapter_ignores_bars_at_or_after_the_entry():
-    bars = session_bars("MSFT", date(2024, 6, 27))
-    entry = datetime(2024, 6, 27, 16, 0)
-    before = adapter_signal(bars, entry)
-    adapter = VwapPositionAdapter()
-    adapter.initialize()
-    later = bars.bar_time >= entry
-    adapter.feed_historical_data(bars.assign(close=bars.close.where(~later, 1e6)))
-    assert adapter.get_signal_at_time(entry) == before
+    assert_blind_after_entry(
+        VwapPositionAdapter, adapter_signal, "close", 1e6, datetime(2024, 6, 27, 16, 0)
+    )
 
 
 DEMO_ENTRIES = [
@@ -154,9 +150,7 @@ DEMO_ENTRIES = [
 
 
 def test_dbt_models_match_the_adapter(run, settings):
-    run(requests_frame(*DEMO_ENTRIES), calculation="vwap_position")
-    stored = stored_readings(settings.db_path, "vwap_position")
-    assert len(stored) == len(DEMO_ENTRIES)
+    stored = stored_after_run(run, settings, "vwap_position", DEMO_ENTRIES)
 
     def also(row, signal) -> None:
         assert str(row.session_anchor_time) == signal.metadata["session_anchor_time"], row.uid

@@ -1,0 +1,206 @@
+"""The DuckDB warehouse file: the raw schema that Python writes and dbt reads.
+
+Python owns ``raw.*`` (requests, bars, rejects); dbt owns everything it builds from them.
+
+One process writes at a time. DuckDB locks the file for the process that opens it, so a run
+holds it from the first ingest to the last result (``hold``): dbt's connection in the same
+process shares that open database instead of reopening the file, and no other program can slip
+in between ingest and build. Another process that wants the file, writer or reader, waits for
+the holder with a visible "waiting for <pid>" line, up to ``BACKTEST_WAIT`` seconds (``--wait``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from backtest.core.errors import BacktestError
+
+WAIT_ENV = "BACKTEST_WAIT"
+DEFAULT_WAIT_SECONDS = 600.0
+LOCK_HOLDER = re.compile(r"Conflicting lock is held in .*\(PID (\d+)\)")
+_held: dict[Path, int] = {}
+
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply the numbered migrations (``migrations/NNN_*.sql``) not yet applied; return them.
+
+    Each runs once, in order, in one transaction with its entry in ``raw.schema_migrations``.
+    """
+    con.execute(
+        "create schema if not exists raw; create table if not exists raw.schema_migrations "
+        "(version integer primary key, name varchar not null, applied_at timestamp not null)"
+    )
+    applied = {
+        row[0] for row in con.execute("select version from raw.schema_migrations").fetchall()
+    }
+    done = []
+    for path in sorted(MIGRATIONS.glob("[0-9][0-9][0-9]_*.sql")):
+        version = int(path.name[:3])
+        if version in applied:
+            continue
+        con.begin()
+        con.execute(path.read_text())
+        con.execute(
+            "insert into raw.schema_migrations values (?, ?, ?)", [version, path.stem, utc_now()]
+        )
+        con.commit()
+        done.append(version)
+    return done
+
+
+def utc_now() -> datetime:
+    """Naive UTC now, the warehouse's timestamp convention."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def require_existing(db_path: Path) -> Path:
+    """The warehouse a reader names, refused in one sentence when it does not exist (a reader
+    creates nothing, so a mistyped ``--db`` leaves no trace)."""
+    if not db_path.exists():
+        raise BacktestError(
+            f"Warehouse {db_path} does not exist: check --db (or $BACKTEST_DB), "
+            "or load data first with `backtest run` or `backtest ingest`."
+        )
+    return db_path
+
+
+def wait_seconds() -> float:
+    """How long to wait for another process's hold on the warehouse (``BACKTEST_WAIT``)."""
+    raw = os.environ.get(WAIT_ENV, "")
+    try:
+        seconds = float(raw) if raw.strip() else DEFAULT_WAIT_SECONDS
+    except ValueError:
+        raise BacktestError(
+            f"{WAIT_ENV}={raw!r} is not a number of seconds: set it to e.g. 60."
+        ) from None
+    if seconds < 0:
+        raise BacktestError(f"A wait of {seconds:g} s is negative: give 0 or more seconds.")
+    return seconds
+
+
+def _open(db_path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Connect, waiting while another process holds the file (bounded by ``wait_seconds``)."""
+    patience = wait_seconds()
+    deadline = time.monotonic() + patience
+    announced = None
+    while True:
+        try:
+            return duckdb.connect(str(db_path), read_only=read_only)
+        except duckdb.IOException as error:
+            holder = LOCK_HOLDER.search(str(error))
+            if holder is None:
+                raise BacktestError(
+                    f"Cannot open warehouse {db_path} ({error}): check the path and its "
+                    "permissions, or pass another --db."
+                ) from None
+            if time.monotonic() >= deadline:
+                raise BacktestError(
+                    f"Warehouse {db_path} is still in use by process {holder[1]} after "
+                    f"{patience:g} s: let it finish, or wait longer with --wait SECONDS "
+                    f"(or {WAIT_ENV})."
+                ) from None
+            if holder[1] != announced:
+                announced = holder[1]
+                print(
+                    f"Warehouse in use: waiting for {announced} ... (up to {patience:g} s)",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            time.sleep(0.2)
+
+
+@contextmanager
+def connect(db_path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse (creating the raw schema when writable) and always close it.
+
+    A reader (``read_only``) never creates the file and works on read-only files and mounts;
+    inside a ``hold`` of this process it shares the held database instead.
+    """
+    if read_only:
+        require_existing(db_path)
+    held = db_path in _held
+    con = _open(db_path, read_only=read_only and not held)
+    try:
+        if not read_only:
+            migrate(con)
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def hold(db_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Keep the warehouse open (and so locked against other processes) for a whole job.
+
+    Every ``connect`` of this process inside, and dbt's own connection, shares the open database.
+    Holds nest.
+    """
+    with connect(db_path) as con:
+        _held[db_path] = _held.get(db_path, 0) + 1
+        try:
+            yield con
+        finally:
+            _held[db_path] -= 1
+            if not _held[db_path]:
+                del _held[db_path]
+
+
+def upsert_requests(con: duckdb.DuckDBPyConnection, requests: pd.DataFrame) -> None:
+    """Insert or refresh requests by UID; a re-run keeps created_at and moves requested_at.
+
+    ``data_source`` names the bars a request is built from (and ``tick_data_source``, when
+    given, its trades and quotes); ``calculations``, when given, the comma-separated plugins it
+    runs (missing or null: every enabled plugin).
+    """
+    now = utc_now()
+    incoming = requests.assign(
+        tick_data_source=requests.get("tick_data_source", requests.data_source),
+        calculations=requests.get("calculations"),
+    )
+    con.register("incoming_requests", incoming)
+    con.execute(
+        """
+        insert into raw.requests (uid, symbol, entry_time, direction, historical_lookback_hours,
+                                  forward_bars, data_source, created_at, requested_at,
+                                  tick_data_source, calculations)
+        select uid, symbol, entry_time, direction, historical_lookback_hours, forward_bars,
+               data_source, $now, $now, tick_data_source, cast(calculations as varchar)
+        from incoming_requests
+        on conflict (uid) do update set
+            symbol = excluded.symbol,
+            entry_time = excluded.entry_time,
+            direction = excluded.direction,
+            historical_lookback_hours = excluded.historical_lookback_hours,
+            forward_bars = excluded.forward_bars,
+            data_source = excluded.data_source,
+            requested_at = excluded.requested_at,
+            tick_data_source = excluded.tick_data_source,
+            calculations = excluded.calculations
+        """,
+        {"now": now},
+    )
+    con.unregister("incoming_requests")
+
+
+def stored_calculation_names(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every calculation that some stored request names explicitly (``--calculation``)."""
+    rows = con.execute(
+        """
+        select distinct trim(unnest(string_split(calculations, ','))) as name
+        from raw.requests where calculations is not null order by name
+        """
+    ).fetchall()
+    return [row[0] for row in rows]
