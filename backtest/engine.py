@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from backtest.build.dbt import BuildReport, run_dbt_build
+from backtest.build.dbt import BuildReport, NodeProgress, run_dbt_build
 from backtest.core.config import Settings
 from backtest.core.requests import RunOptions, duplicates_note, prepare_requests
 from backtest.core.text import plural
@@ -22,6 +22,14 @@ from plugins.loader import (
     plugin_settings,
 )
 from plugins.storage import refresh_adapter_tables
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where a run reports what it is doing: stage lines, and each finished dbt node."""
+
+    stage: Callable[[str], None]
+    node: NodeProgress
 
 
 @dataclass(frozen=True)
@@ -52,9 +60,11 @@ def build_warehouse(
     full_refresh: bool = False,
     show_progress: bool = True,
     full_checks: bool = False,
+    on_node: NodeProgress | None = None,
 ) -> BuildReport:
     """Build the pending requests (every stored one on a full refresh), each with its own
-    calculations: the enabled plugins, or those its run named with ``--calculation``."""
+    calculations: the enabled plugins, or those its run named with ``--calculation``.
+    ``on_node(done, total, name)`` follows the build node by node."""
     with hold(settings.db_path) as con:
         named = stored_calculation_names(con)
         plugins = build_plugin_settings(named)
@@ -64,6 +74,7 @@ def build_warehouse(
             full_refresh=full_refresh,
             show_progress=show_progress,
             full_checks=full_checks,
+            on_node=on_node,
         )
         refresh_adapter_tables(con, plugins)
         return report
@@ -80,11 +91,13 @@ def run_requests(
     full_refresh: bool = False,
     show_progress: bool = True,
     source_options: SourceOptions | None = None,
+    progress: Progress | None = None,
 ) -> RunReport:
     """Validate, ingest and build a set of requests; return the UIDs and counts.
 
     The warehouse is held from the first load to the end of the build, so no other process can
-    come between them; ``calculation`` narrows this run's requests only.
+    come between them; ``calculation`` narrows this run's requests only. ``progress`` (a
+    dashboard) receives the stage lines and the build's nodes instead of the terminal.
     """
     needs = combined_requirements(plugin_settings(calculation))
     requests = prepare_requests(frame, options)
@@ -95,14 +108,15 @@ def run_requests(
     )
     source_options = source_options or SourceOptions()
     source_options = replace(source_options, kinds=source_options.kinds | needs.kinds)
-    say = _stage_printer(show_progress)
+    say = progress.stage if progress else _stage_printer(show_progress)
+    on_node = progress.node if progress else None
     with hold(settings.db_path):
         say(f"Loading bars for {plural(len(requests), 'request')} from the {source} source ...")
         requests, load = ingest_batch(
             settings.db_path, requests, source, bar_paths, source_options, say
         )
         say(f"Building {plural(len(requests), 'request')} with dbt ...")
-        build = build_warehouse(settings, full_refresh, show_progress)
+        build = build_warehouse(settings, full_refresh, show_progress, on_node=on_node)
     return RunReport(
         uids=requests.uid.tolist(),
         load=load,

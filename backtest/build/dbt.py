@@ -28,16 +28,32 @@ class BuildReport:
     seconds: float
 
 
-def _progress_printer(stream=sys.stderr) -> Callable:
-    finished = 0
+NodeProgress = Callable[[int, int, str], None]
+"""Called as each dbt node (model or test) finishes: ``(done, total, node name)``."""
+
+
+def terminal_progress(stream=sys.stderr) -> NodeProgress:
+    """One rewritten line on a terminal: "dbt build: 12 of 74 nodes done (name)"."""
+
+    def show(done: int, total: int, name: str) -> None:
+        of_total = f"{done:,} of {plural(total, 'node')}" if total else plural(done, "node")
+        stream.write(f"\r  dbt build: {of_total} done ({name[:40]})".ljust(78))
+        stream.flush()
+
+    return show
+
+
+def _node_events(on_node: NodeProgress) -> Callable:
+    """A dbt event callback counting finished nodes against the total dbt announces."""
+    finished, total = 0, 0
 
     def on_event(event) -> None:
-        nonlocal finished
+        nonlocal finished, total
+        total = max(total, int(getattr(event.data, "total", 0) or 0))
         if event.info.name == "NodeFinished":
             finished += 1
-            name = event.data.node_info.node_name[:40]
-            stream.write(f"\r  dbt build: {plural(finished, 'node')} done ({name})".ljust(78))
-            stream.flush()
+            total = max(total, finished)  # dbt's count may leave out a node it then runs
+            on_node(finished, total, event.data.node_info.node_name)
 
     return on_event
 
@@ -109,17 +125,15 @@ def build_arguments(
     return args
 
 
-def _invoke(args: list[str], show_progress: bool):
+def _invoke(args: list[str], on_node: NodeProgress | None):
     """Run dbt in-process; always release its hold on the warehouse afterwards."""
     from dbt.cli.main import dbtRunner
 
-    callbacks = [_progress_printer()] if show_progress else []
+    callbacks = [_node_events(on_node)] if on_node else []
     try:
         return dbtRunner(callbacks=callbacks).invoke(args)
     finally:
         _release_warehouse()
-        if show_progress:
-            sys.stderr.write("\r" + " " * 78 + "\r")
 
 
 def _report(outcome, seconds: float) -> BuildReport:
@@ -146,6 +160,7 @@ def run_dbt_build(
     full_refresh: bool = False,
     show_progress: bool = True,
     full_checks: bool = False,
+    on_node: NodeProgress | None = None,
 ) -> BuildReport:
     """Build every model and test against ``db_path``; raise ``BacktestError`` on failure.
 
@@ -153,14 +168,19 @@ def run_dbt_build(
         db_path: The warehouse file (exported as ``BACKTEST_DB`` for profiles.yml).
         plugin_settings: Overrides ``vars.backtest_plugins`` for this build when given.
         full_refresh: Rebuild every request instead of only the pending ones.
-        show_progress: Print a one-line progress counter to stderr.
+        show_progress: Print a one-line progress counter to stderr (on a terminal).
         full_checks: Also run the dbt unit tests and the data tests that scan whole tables
             (raw bars, the bt_* marts), whose cost grows with history. Pipeline builds leave them
             out and test the pending slice (the intermediate and signal models); a plain
             `dbt build` and `backtest build` run everything.
+        on_node: Called as each node finishes (a dashboard's progress bar); replaces the
+            terminal counter.
     """
     os.environ["BACKTEST_DB"] = str(db_path)
     args = build_arguments(plugin_settings, full_refresh, full_checks)
     started = time.monotonic()
-    outcome = _invoke(args, show_progress and sys.stderr.isatty())
+    on_terminal = show_progress and on_node is None and sys.stderr.isatty()
+    outcome = _invoke(args, terminal_progress() if on_terminal else on_node)
+    if on_terminal:
+        sys.stderr.write("\r" + " " * 78 + "\r")
     return _report(outcome, time.monotonic() - started)

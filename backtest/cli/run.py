@@ -21,7 +21,7 @@ from backtest.cli.export import store_supabase
 from backtest.core.config import Settings
 from backtest.core.requests import RunOptions
 from backtest.core.text import plural
-from backtest.core.warehouse import connect, hold
+from backtest.core.warehouse import connect
 
 
 def _add_run_flags(parser: argparse.ArgumentParser) -> None:
@@ -103,31 +103,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     frame, single = request_frame(args)
     options = RunOptions(args.lookback_hours, args.forward_bars)
     sources = source_options(args)
-    with hold(settings.db_path):
-        report = run_requests(
-            settings,
-            frame,
-            options,
-            source=args.source,
-            bar_paths=args.bars,
-            calculation=args.calculation,
-            full_refresh=args.full_refresh,
-            source_options=sources,
+    report = run_requests(
+        settings,
+        frame,
+        options,
+        source=args.source,
+        bar_paths=args.bars,
+        calculation=args.calculation,
+        full_refresh=args.full_refresh,
+        source_options=sources,
+    )
+    load = report.load
+    if report.duplicates_note:
+        print(f"Requests: {report.duplicates_note}.")
+    print("\n".join(load.summary_lines()))
+    print(f"{build_line(report.build)} in {report.build.seconds:.1f}s")
+    if load.rejected:
+        were = "was" if load.rejected == 1 else "were"
+        print(
+            f"{plural(load.rejected, 'invalid bar')} {were} not loaded: see raw.bar_rejects "
+            "for the reasons."
         )
-        load = report.load
-        if report.duplicates_note:
-            print(f"Requests: {report.duplicates_note}.")
-        print("\n".join(load.summary_lines()))
-        print(f"{build_line(report.build)} in {report.build.seconds:.1f}s")
-        if load.rejected:
-            were = "was" if load.rejected == 1 else "were"
-            print(
-                f"{plural(load.rejected, 'invalid bar')} {were} not loaded: see raw.bar_rejects "
-                "for the reasons."
-            )
-        code = _report(settings, report.uids, output, single)
-        if args.store_supabase:
-            return store_supabase(settings.db_path) or code
+    code = _report(settings, report.uids, output, single)
+    if args.store_supabase:
+        return store_supabase(settings.db_path) or code
     return code
 
 
@@ -153,11 +152,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = Settings.from_env(args.db, args.wait)
     print(SYNTHETIC_BANNER)
     frame = pd.DataFrame(DEMO_REQUESTS, columns=["symbol", "entry_time", "direction"])
-    with hold(settings.db_path):
-        report = run_requests(settings, frame, RunOptions(), source="demo")
-        backtested = plural(len(report.uids), "demo request")
-        print(f"Backtested {backtested} ({build_line(report.build)}).\n")
-        return _report(settings, report.uids, None, single=False)
+    report = run_requests(settings, frame, RunOptions(), source="demo")
+    backtested = plural(len(report.uids), "demo request")
+    print(f"Backtested {backtested} ({build_line(report.build)}).\n")
+    return _report(settings, report.uids, None, single=False)
 
 
 def cmd_build(args: argparse.Namespace) -> int:

@@ -13,9 +13,7 @@ from plugins.m1_ema.adapter import FAST_SPAN, SLOW_SPAN, M1EmaAdapter, ema_readi
 class M1EmaPlugin(BacktestPlugin):
     name = "m1_ema"
     version = "1.0.0"
-    adapter_name = "M1EmaAdapter"
     adapter_class = M1EmaAdapter
-    storage_table = "bt_m1_ema"
     points = 1.0
     description = "BULLISH when EMA 9 of 1-minute closes is above EMA 21, BEARISH when below."
 

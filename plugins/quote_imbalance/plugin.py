@@ -9,9 +9,7 @@ from plugins.quote_imbalance.adapter import QuoteImbalanceAdapter
 class QuoteImbalancePlugin(BacktestPlugin):
     name = "quote_imbalance"
     version = "1.0.0"
-    adapter_name = "QuoteImbalanceAdapter"
     adapter_class = QuoteImbalanceAdapter
-    storage_table = "bt_quote_imbalance"
     points = 1.0
     description = "BULLISH when bids outsize asks in the 5 minutes' quotes, BEARISH if asks do."
 

@@ -18,9 +18,7 @@ from plugins.relative_volume.adapter import (
 class RelativeVolumePlugin(BacktestPlugin):
     name = "relative_volume"
     version = "1.0.0"
-    adapter_name = "RelativeVolumeAdapter"
     adapter_class = RelativeVolumeAdapter
-    storage_table = "bt_relative_volume"
     points = 1.0
     description = (
         "A surge (last 5 minutes at least twice the lookback's mean 5-minute volume) calls the "

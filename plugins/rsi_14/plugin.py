@@ -20,9 +20,7 @@ from plugins.rsi_14.adapter import (
 class Rsi14Plugin(BacktestPlugin):
     name = "rsi_14"
     version = "1.0.0"
-    adapter_name = "Rsi14Adapter"
     adapter_class = Rsi14Adapter
-    storage_table = "bt_rsi_14"
     points = 1.0
     description = (
         "Mean reversion on RSI(14) of 1-minute closes (Wilder, SMA-seeded): BEARISH above 70, "

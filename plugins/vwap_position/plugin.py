@@ -20,9 +20,7 @@ from plugins.vwap_position.adapter import (
 class VwapPositionPlugin(BacktestPlugin):
     name = "vwap_position"
     version = "1.0.0"
-    adapter_name = "VwapPositionAdapter"
     adapter_class = VwapPositionAdapter
-    storage_table = "bt_vwap_position"
     points = 1.0
     description = (
         "BULLISH when the last close is more than one volume-weighted standard deviation above "

@@ -29,6 +29,11 @@ from tests.export.replica import (
     warehouse_rows,
 )
 
+RUN_AAPL = [
+    "run", "--symbol", "AAPL", "--entry-time", "2024-06-27 13:35:00", "--direction", "LONG",
+    "--store-supabase",
+]  # fmt: skip
+
 
 def _closed_port() -> int:
     with socket.socket() as probe:
@@ -172,14 +177,7 @@ def test_run_store_supabase_keeps_local_results_when_the_export_fails(
 
     code = main(
         [
-            "run",
-            "--symbol",
-            "AAPL",
-            "--entry-time",
-            "2024-06-27 13:35:00",
-            "--direction",
-            "LONG",
-            "--store-supabase",
+            *RUN_AAPL,
             "--output",
             str(output),
         ]
@@ -202,14 +200,7 @@ def test_run_store_supabase_exports_after_the_build(
 
     code = main(
         [
-            "run",
-            "--symbol",
-            "AAPL",
-            "--entry-time",
-            "2024-06-27 13:35:00",
-            "--direction",
-            "LONG",
-            "--store-supabase",
+            *RUN_AAPL,
         ]
     )
 

@@ -89,22 +89,15 @@ def test_rest_export_deletes_rows_gone_from_the_warehouse(warehouse, pg, standin
     assert_replica(warehouse, pg)
 
 
+def _rest_export(warehouse, url: str, key: str) -> int:
+    flags = ["--transport", "rest", "--supabase-url", url, "--supabase-key", key]
+    return main(["export", "--db", str(warehouse), *flags])
+
+
 def test_wrong_key_fails_in_one_sentence(warehouse, standin, rest_schema, capsys):
     before = warehouse_fingerprint(warehouse)
 
-    code = main(
-        [
-            "export",
-            "--db",
-            str(warehouse),
-            "--transport",
-            "rest",
-            "--supabase-url",
-            standin.url,
-            "--supabase-key",
-            "wrong-key",
-        ]
-    )
+    code = _rest_export(warehouse, standin.url, "wrong-key")
 
     assert code != 0
     (line,) = capsys.readouterr().err.strip().splitlines()
@@ -118,19 +111,7 @@ def test_unreachable_rest_api_fails_in_one_sentence(warehouse, capsys):
         probe.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{probe.getsockname()[1]}"
 
-    code = main(
-        [
-            "export",
-            "--db",
-            str(warehouse),
-            "--transport",
-            "rest",
-            "--supabase-url",
-            url,
-            "--supabase-key",
-            API_KEY,
-        ]
-    )
+    code = _rest_export(warehouse, url, API_KEY)
 
     assert code != 0
     (line,) = capsys.readouterr().err.strip().splitlines()

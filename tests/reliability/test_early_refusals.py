@@ -74,3 +74,11 @@ def test_the_printed_build_time_is_the_wall_time_of_the_build(tmp_path, capsys):
     shown = capsys.readouterr().out
     seconds = float(re.search(r"dbt build: .* in ([0-9.]+)s", shown)[1])
     assert 0.5 * whole_run < seconds <= whole_run  # the build is most of a small run
+
+
+def test_bad_request_input_creates_no_warehouse(tmp_path, capsys):
+    db = tmp_path / "warehouse.duckdb"
+    flags = ["--symbol", "AAPL", "--entry-time", "2024-06-27 13:35:30", "--direction", "LONG"]
+    assert main(["run", *flags, "--db", str(db)]) == 2
+    assert "not on a whole minute" in one_error(capsys)
+    assert not db.exists()

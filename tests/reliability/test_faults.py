@@ -20,7 +20,7 @@ from tests.reliability.processes import (
     start,
 )
 
-BUILDING = r"dbt build: (1[0-9]|[2-9][0-9]) nodes done"  # well inside the build
+BUILDING = r"dbt build: (1[0-9]|[2-9][0-9]) of [0-9]+ nodes done"  # well inside the build
 
 
 def requests_csv(path, symbols=("AAPL", "MSFT", "NVDA"), per_symbol=60, day="2024-06-27"):

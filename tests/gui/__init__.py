@@ -1,0 +1,1 @@
+"""Dashboard tests with real widgets (pytest-qt, offscreen)."""
