@@ -13,6 +13,7 @@ from backtest.cli.common import add_db
 from backtest.core.config import Settings
 from backtest.core.errors import BacktestError
 from backtest.core.warehouse import require_existing
+from ingest.sources import SOURCES
 
 
 def add_parsers(commands) -> None:
@@ -33,9 +34,7 @@ def add_parsers(commands) -> None:
     shown.add_argument("--symbol", help="or run this request: ticker, e.g. AAPL")
     shown.add_argument("--entry-time", help='entry minute in UTC, e.g. "2024-06-27 13:35:00"')
     shown.add_argument("--direction", help="LONG or SHORT")
-    shown.add_argument(
-        "--source", default="demo", choices=("demo", "files", "polygon"), help="(default demo)"
-    )
+    shown.add_argument("--source", default="demo", choices=SOURCES, help="(default demo)")
     shown.add_argument("--bars", action="append", default=[], metavar="PATH", help="bar files")
     shown.add_argument("--calculation", default="all", help="all (default) or NAME[,NAME]")
 
