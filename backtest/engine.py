@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -12,7 +11,7 @@ import pandas as pd
 from backtest.build.dbt import BuildReport, NodeProgress, run_dbt_build
 from backtest.core.config import Settings
 from backtest.core.requests import RunOptions, duplicates_note, prepare_requests
-from backtest.core.text import plural
+from backtest.core.text import plural, stage_printer
 from backtest.core.warehouse import hold, stored_calculation_names
 from ingest import LoadReport, SourceOptions, ingest_batch
 from plugins.loader import (
@@ -42,17 +41,6 @@ class RunReport:
     data_source: str
     duplicates_note: str = ""
     """"N rows, M duplicates of earlier rows ignored", or empty when no row repeated another."""
-
-
-def _stage_printer(enabled: bool) -> Callable[[str], None]:
-    """Progress lines on a terminal; nothing when stderr is a file or pipe (logs stay clean)."""
-    enabled = enabled and sys.stderr.isatty()
-
-    def say(message: str) -> None:
-        if enabled:
-            print(message, file=sys.stderr, flush=True)
-
-    return say
 
 
 def build_warehouse(
@@ -108,7 +96,7 @@ def run_requests(
     )
     source_options = source_options or SourceOptions()
     source_options = replace(source_options, kinds=source_options.kinds | needs.kinds)
-    say = progress.stage if progress else _stage_printer(show_progress)
+    say = progress.stage if progress else stage_printer(show_progress)
     on_node = progress.node if progress else None
     with hold(settings.db_path):
         say(f"Loading bars for {plural(len(requests), 'request')} from the {source} source ...")

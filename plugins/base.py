@@ -129,6 +129,15 @@ class Overlay:
             raise ValueError(f"Overlay {self.name!r} is a level: give its value as level=.")
 
 
+def metadata_columns(*keys: str) -> dict[str, str]:
+    """A storage mapping whose columns are named like the signal's metadata keys.
+
+    >>> metadata_columns("ema_9", "bars_used")
+    {'ema_9': 'metadata.ema_9', 'bars_used': 'metadata.bars_used'}
+    """
+    return {key: f"metadata.{key}" for key in keys}
+
+
 def bar_offsets(bar_times: pd.Series, entry_time: datetime) -> list[float]:
     """Whole minutes from ``entry_time`` to each bar time (negative before the entry).
 

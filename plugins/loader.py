@@ -39,7 +39,7 @@ from plugins.base import BacktestPlugin, CalculationAdapter, DataRequirements
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 RESERVED_NAMES = {
     "base", "loader", "scaffold", "wrapper", "backtest", "ingest", "plugins", "models", "macros",
-    "tests", "index", "bars", "signals", "aggregated", "signal_performance", "raw",
+    "tests", "index", "bars", "signals", "aggregated", "signal_performance", "event_path", "raw",
 }  # fmt: skip
 STANDARD_SIGNAL_COLUMNS = [
     "uid", "calculation", "signal_time", "direction", "strength", "confidence", "points",

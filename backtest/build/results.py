@@ -36,6 +36,7 @@ FORWARD_KEYS = [
     "max_adverse_excursion_pct",
     "bars_to_mfe",
     "bars_to_mae",
+    "has_same_bar_extremes",
     *(f"return_{minutes}m" for minutes in HORIZONS),
 ]
 
@@ -88,14 +89,19 @@ def fetch_results(con: duckdb.DuckDBPyConnection, uids: list[str]) -> list[dict]
     return [json.loads(row[0]) for row in rows]
 
 
-def check_output_path(output: str | os.PathLike) -> Path:
+def check_output_path(output: str | os.PathLike, example: str = "results.json") -> Path:
     """The ``--output`` file, checked before any work: refuse what could not be written.
 
     A relative path is taken from the current directory, as ``--db`` is.
+
+    >>> check_output_path("/", example="report.html")
+    Traceback (most recent call last):
+    ...
+    backtest.core.errors.BacktestError: --output / is a folder: give a file name, e.g. report.html.
     """
     path = Path(output).expanduser().absolute()
     if path.is_dir():
-        raise BacktestError(f"--output {output} is a folder: give a file name, e.g. results.json.")
+        raise BacktestError(f"--output {output} is a folder: give a file name, e.g. {example}.")
     if not path.parent.is_dir():
         raise BacktestError(
             f"--output {output}: the folder {path.parent} does not exist; create it first or "

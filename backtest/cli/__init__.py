@@ -7,10 +7,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from backtest.cli import bench, export, gui, ingest, plugins, run, sql
+from backtest.cli import bench, export, gui, ingest, plugins, report, run, sql
 from backtest.core.errors import BacktestError
 
-GROUPS = (run, ingest, sql, export, plugins, bench, gui)
+GROUPS = (run, ingest, sql, report, export, plugins, bench, gui)
 COMMANDS = {name: handler for group in GROUPS for name, handler in group.COMMANDS.items()}
 
 

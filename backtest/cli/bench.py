@@ -4,28 +4,19 @@ from __future__ import annotations
 
 import argparse
 
+from backtest.cli.common import add_command
+
 
 def add_parsers(commands) -> None:
     """Add ``bench`` and ``export-bench``."""
-    bench = commands.add_parser(
-        "bench",
-        help="time ingest and build for 1k, 10k and 100k demo requests",
-        description="Benchmark on synthetic demo data (20 symbols x 20 trading days): times "
-        "ingest and build separately and prints requests/second and peak memory.",
-    )
+    bench = add_command(commands, "bench", cmd_bench)
     bench.add_argument(
         "--sizes",
         default="1000,10000,100000",
         help="comma-separated request counts (default 1000,10000,100000)",
     )
     bench.add_argument("--workdir", metavar="DIR", help="where to put the benchmark warehouses")
-    bench = commands.add_parser(
-        "export-bench",
-        help="time the Postgres export of 10,000 demo requests (750,000 bt_bars rows)",
-        description="Build N synthetic demo requests, export them over Postgres to a throwaway "
-        "local PostgreSQL cluster (or --db-url) and print rows/second for the first export, "
-        "an unchanged re-export and a forced full re-export.",
-    )
+    bench = add_command(commands, "export-bench", cmd_export_bench)
     bench.add_argument(
         "--requests",
         type=int,
@@ -43,6 +34,10 @@ def add_parsers(commands) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    """Time ingest and build for 1k, 10k and 100k demo requests.
+
+    Benchmark on synthetic demo data (20 symbols x 20 trading days): times ingest and build
+    separately and prints requests/second and peak memory."""
     from benchmarks.bench import run_benchmark
 
     sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
@@ -51,7 +46,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_export_bench(args: argparse.Namespace) -> int:
-    """``backtest export-bench``."""
+    """Time the Postgres export of 10,000 demo requests (750,000 bt_bars rows).
+
+    Build N synthetic demo requests, export them over Postgres to a throwaway local
+    PostgreSQL cluster (or --db-url) and print rows/second for the first export, an unchanged
+    re-export and a forced full re-export."""
     from benchmarks.export_bench import run_export_benchmark
 
     run_export_benchmark(args.requests, args.workdir, args.batch_size, args.db_url)

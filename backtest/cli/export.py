@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from backtest.cli.common import add_db
+from backtest.cli.common import add_command
 from backtest.core.errors import BacktestError
 from backtest.core.text import plural
 from plugins.loader import store_hooks
@@ -17,14 +17,7 @@ from plugins.loader import store_hooks
 
 def add_parsers(commands) -> None:
     """Add ``export``."""
-    export = commands.add_parser(
-        "export",
-        help="export the bt_* tables to Supabase (Postgres or REST)",
-        description="Send the rows of bt_index, bt_bars, bt_signals, bt_aggregated and every "
-        "plugin's bt_<name> table that changed since the last export to Supabase. The target "
-        "comes from SUPABASE_DB_URL (Postgres) or SUPABASE_URL + SUPABASE_KEY (REST), or flags.",
-    )
-    add_db(export)
+    export = add_command(commands, "export", cmd_export, db=True)
     export.add_argument(
         "--transport",
         choices=["postgres", "rest"],
@@ -84,7 +77,11 @@ def _clear_progress(stream=sys.stderr) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """``backtest export``."""
+    """Export the bt_* tables to Supabase (Postgres or REST).
+
+    Send the rows of bt_index, bt_bars, bt_signals, bt_aggregated and every plugin's
+    bt_<name> table that changed since the last export to Supabase. The target comes from
+    SUPABASE_DB_URL (Postgres) or SUPABASE_URL + SUPABASE_KEY (REST), or flags."""
     from backtest.core.config import Settings
     from backtest.export import ExportTarget, export_tables, schema_script
 

@@ -9,7 +9,7 @@ import argparse
 import os
 from pathlib import Path
 
-from backtest.cli.common import add_db
+from backtest.cli.common import add_command
 from backtest.core.config import Settings
 from backtest.core.errors import BacktestError
 from backtest.core.warehouse import require_existing
@@ -18,14 +18,7 @@ from ingest.sources import SOURCES
 
 def add_parsers(commands) -> None:
     """Add ``gui``."""
-    gui = commands.add_parser(
-        "gui",
-        help="open the dashboard window (PyQt6)",
-        description="Open the dashboard on the warehouse: run backtests from a form, watch "
-        "their progress, read results, the chart, the history and the cache, push to Supabase. "
-        "With --screenshot, render the window offscreen at 1400x900 to a PNG and exit.",
-    )
-    add_db(gui)
+    gui = add_command(commands, "gui", cmd_gui, db=True)
     gui.add_argument(
         "--screenshot", metavar="PNG", help="write the window as a PNG, then exit (headless)"
     )
@@ -65,7 +58,11 @@ def _checked_png(screenshot: str) -> Path:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    """``backtest gui``."""
+    """Open the dashboard window (PyQt6).
+
+    Open the dashboard on the warehouse: run backtests from a form, watch their progress,
+    read results, the chart, the history and the cache, push to Supabase. With --screenshot,
+    render the window offscreen at 1400x900 to a PNG and exit."""
     if not args.screenshot:
         if args.uid or args.symbol:
             raise BacktestError("--uid and --symbol choose what --screenshot shows: add it.")

@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 
 from backtest.cli.common import (
+    add_command,
     add_db,
     add_request_flags,
     add_source_flags,
@@ -29,23 +30,11 @@ from ingest.planning import KINDS, parse_kinds
 
 def add_parsers(commands) -> None:
     """Add the ``ingest``, ``cache`` and ``validate`` subcommands."""
-    ingest = commands.add_parser(
-        "ingest",
-        help="load the data requests need, without building",
-        description="Store the requests and load the bars (and, with --kinds, trades and quotes) "
-        "they need. Polygon data comes through the cache: only what the warehouse lacks is "
-        "fetched. Run `backtest build` afterwards to compute results.",
-    )
+    ingest = add_command(commands, "ingest", cmd_ingest)
     add_request_flags(ingest)
     add_source_flags(ingest)
     add_db(ingest)
-    cache = commands.add_parser(
-        "cache",
-        help="show what the cache holds, or clear a symbol or a range",
-        description="Statistics of the warehouse as a cache (symbols, days, bars, trades, quotes, "
-        "covered ranges, size on disk, API calls made and saved); --clear removes data and "
-        "coverage so the next run fetches it again.",
-    )
+    cache = add_command(commands, "cache", cmd_cache)
     cache.add_argument(
         "--clear",
         metavar="SYMBOL|all",
@@ -70,13 +59,7 @@ def add_parsers(commands) -> None:
         help="which data to clear (default bars,trades,quotes)",
     )
     add_db(cache)
-    validate = commands.add_parser(
-        "validate",
-        help="show the great-expectations result for a symbol or a batch",
-        description="Render the great-expectations suite result of stored batches (the latest "
-        "holding --symbol, or --batch ID; without either, list recent batches), or validate "
-        "bar files now with --bars (nothing is loaded).",
-    )
+    validate = add_command(commands, "validate", cmd_validate)
     validate.add_argument("--symbol", help="the latest batches holding this ticker")
     validate.add_argument("--batch", type=int, metavar="ID", help="one stored batch by id")
     validate.add_argument(
@@ -133,6 +116,11 @@ def reading(path: Path, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConne
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    """Load the data requests need, without building.
+
+    Store the requests and load the bars (and, with --kinds, trades and quotes) they need.
+    Polygon data comes through the cache: only what the warehouse lacks is fetched. Run
+    `backtest build` afterwards to compute results."""
     from backtest.core.requests import prepare_requests
 
     settings = Settings.from_env(args.db)
@@ -156,6 +144,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_cache(args: argparse.Namespace) -> int:
+    """Show what the cache holds, or clear a symbol or a range.
+
+    Statistics of the warehouse as a cache (symbols, days, bars, trades, quotes, covered
+    ranges, size on disk, API calls made and saved); --clear removes data and coverage so the
+    next run fetches it again."""
     from ingest.cache import cache_stats, clear_cache
 
     if args.clear is None and (args.clear_from or args.clear_to):
@@ -175,6 +168,11 @@ def cmd_cache(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """Show the great-expectations result for a symbol or a batch.
+
+    Render the great-expectations suite result of stored batches (the latest holding
+    --symbol, or --batch ID; without either, list recent batches), or validate bar files now
+    with --bars (nothing is loaded)."""
     from ingest.cache import render_batch_header, stored_validations
     from ingest.files import read_bar_files
     from ingest.validation import render_result, validate_bars

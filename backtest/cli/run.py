@@ -10,6 +10,7 @@ import pandas as pd
 
 from backtest.cli.common import (
     SYNTHETIC_BANNER,
+    add_command,
     add_db,
     add_request_flags,
     add_source_flags,
@@ -18,6 +19,7 @@ from backtest.cli.common import (
     source_options,
 )
 from backtest.cli.export import store_supabase
+from backtest.cli.report import write_html_report
 from backtest.core.config import Settings
 from backtest.core.requests import RunOptions
 from backtest.core.text import plural
@@ -52,11 +54,7 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
 
 def add_parsers(commands) -> None:
     """Add ``run``, ``demo`` and ``build``."""
-    run = commands.add_parser(
-        "run",
-        help="backtest one request or a CSV of requests",
-        description="Load the bars each request needs, run dbt build, print a summary.",
-    )
+    run = add_command(commands, "run", cmd_run)
     _add_run_flags(run)
     demo = commands.add_parser(
         "demo",
@@ -64,12 +62,7 @@ def add_parsers(commands) -> None:
         description=f"Backtest twelve example requests. {SYNTHETIC_BANNER}",
     )
     add_db(demo)
-    build = commands.add_parser(
-        "build",
-        help="run dbt build on the warehouse (pending requests only)",
-        description="Run dbt build in-process; --full-refresh recomputes every request.",
-    )
-    add_db(build)
+    build = add_command(commands, "build", cmd_build, db=True)
     build.add_argument("--full-refresh", action="store_true", help="recompute every request")
 
 
@@ -95,6 +88,9 @@ def _report(settings: Settings, uids: list[str], output: Path | None, single: bo
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """Backtest one request or a CSV of requests.
+
+    Load the bars each request needs, run dbt build, print a summary."""
     from backtest.build.results import check_output_path
     from backtest.engine import run_requests
 
@@ -155,10 +151,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
     report = run_requests(settings, frame, RunOptions(), source="demo")
     backtested = plural(len(report.uids), "demo request")
     print(f"Backtested {backtested} ({build_line(report.build)}).\n")
-    return _report(settings, report.uids, None, single=False)
+    code = _report(settings, report.uids, None, single=False)
+    print(write_html_report(settings.db_path, demo_report_path(settings.db_path)))
+    return code
+
+
+def demo_report_path(db_path: Path) -> Path:
+    """The demo's HTML report, next to its warehouse.
+
+    >>> demo_report_path(Path("/repo/warehouse/backtest.duckdb"))
+    PosixPath('/repo/warehouse/backtest-report.html')
+    """
+    return db_path.with_name(f"{db_path.stem}-report.html")
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    """Run dbt build on the warehouse (pending requests only).
+
+    Run dbt build in-process; --full-refresh recomputes every request."""
     from backtest.engine import build_warehouse
 
     settings = Settings.from_env(args.db, args.wait)

@@ -13,9 +13,9 @@ from decimal import Decimal
 
 import duckdb
 
-from backtest.cli.common import add_db
+from backtest.cli.common import add_command, add_db
 from backtest.core.config import Settings
-from backtest.core.errors import BacktestError
+from backtest.core.errors import BacktestError, database_reason
 from backtest.core.tables import align_table
 from backtest.core.text import plural
 from backtest.core.warehouse import connect
@@ -23,13 +23,7 @@ from backtest.core.warehouse import connect
 
 def add_parsers(commands) -> None:
     """Add the ``sql`` subcommand."""
-    sql = commands.add_parser(
-        "sql",
-        help="run one SQL query on the warehouse (read-only) and print the result",
-        description="Run one DuckDB SQL statement on the warehouse, opened read-only, and print "
-        "the result as an aligned table (or CSV with --csv). Example: "
-        "backtest sql \"select uid, status from bt_index where status <> 'complete'\"",
-    )
+    sql = add_command(commands, "sql", cmd_sql)
     sql.add_argument(
         "query", metavar="QUERY", help="one SQL statement, or - to read it from standard input"
     )
@@ -61,12 +55,7 @@ def _failure(error: duckdb.Error) -> str:
     >>> print(_failure(duckdb.ParserException('Parser Error: at "selec"\\n\\nLINE 1: selec 1')))
     The query failed (Parser Error: at "selec"): correct it and run it again.
     """
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    reason = lines[0].rstrip("!.") if lines else type(error).__name__
-    hint = next((line for line in lines[1:] if line.startswith("Did you mean")), None)
-    if hint:
-        reason += f"; {hint[0].lower()}{hint[1:]}"
-    return f"The query failed ({reason}): correct it and run it again."
+    return f"The query failed ({database_reason(error)}): correct it and run it again."
 
 
 def _is_number(value: object) -> bool:
@@ -117,6 +106,12 @@ def _write_csv(columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
+    """Run one SQL query on the warehouse (read-only) and print the result.
+
+    Run one DuckDB SQL statement on the warehouse, opened read-only, and print the result as
+    an aligned table (or CSV with --csv). Example: backtest sql "select uid, status from
+    bt_index where status <> 'complete'"
+    """
     query = sys.stdin.read() if args.query == "-" else args.query
     statement = _statement(query)
     settings = Settings.from_env(args.db, args.wait, for_reading=True)

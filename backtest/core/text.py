@@ -1,6 +1,9 @@
-"""Words for counts printed to users: "1 request", "2 requests", "10,000 requests"."""
+"""Words printed to users: counts ("1 request", "10,000 requests") and progress lines."""
 
 from __future__ import annotations
+
+import sys
+from collections.abc import Callable
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
@@ -15,3 +18,15 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     """
     noun = singular if count == 1 else plural_form or f"{singular}s"
     return f"{count:,} {noun}"
+
+
+def stage_printer(enabled: bool = True, indent: str = "") -> Callable[[str], None]:
+    """Progress lines on a terminal's stderr; nothing when stderr is a file or a pipe, so logs
+    and pipes stay clean."""
+    enabled = enabled and sys.stderr.isatty()
+
+    def say(message: str) -> None:
+        if enabled:
+            print(f"{indent}{message}", file=sys.stderr, flush=True)
+
+    return say

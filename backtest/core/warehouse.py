@@ -11,6 +11,7 @@ the holder with a visible "waiting for <pid>" line, up to ``BACKTEST_WAIT`` seco
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import sys
@@ -34,8 +35,31 @@ _held: dict[Path, int] = {}
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+def migration_files() -> list[Path]:
+    """The numbered migrations in order: ``NNN_*.sql`` scripts and ``NNN_*.py`` modules.
+
+    >>> [path.name for path in migration_files()][:2]
+    ['001_raw_tables.sql', '002_reject_expectation.sql']
+    """
+    found = [*MIGRATIONS.glob("[0-9][0-9][0-9]_*.sql"), *MIGRATIONS.glob("[0-9][0-9][0-9]_*.py")]
+    return sorted(found, key=lambda path: path.name)
+
+
+def _apply(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Run one migration: a SQL script, or the ``upgrade(con)`` of a Python module (for a
+    change that depends on what the warehouse holds, e.g. a table dbt may not have built)."""
+    if path.suffix == ".sql":
+        con.execute(path.read_text())
+        return
+    spec = importlib.util.spec_from_file_location(f"_migration_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.upgrade(con)
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
-    """Apply the numbered migrations (``migrations/NNN_*.sql``) not yet applied; return them.
+    """Apply the numbered migrations (``migrations/NNN_*.sql`` or ``.py``) not yet applied;
+    return them.
 
     Each runs once, in order, in one transaction with its entry in ``raw.schema_migrations``.
     """
@@ -47,12 +71,12 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
         row[0] for row in con.execute("select version from raw.schema_migrations").fetchall()
     }
     done = []
-    for path in sorted(MIGRATIONS.glob("[0-9][0-9][0-9]_*.sql")):
+    for path in migration_files():
         version = int(path.name[:3])
         if version in applied:
             continue
         con.begin()
-        con.execute(path.read_text())
+        _apply(con, path)
         con.execute(
             "insert into raw.schema_migrations values (?, ?, ?)", [version, path.stem, utc_now()]
         )

@@ -71,6 +71,7 @@ class ExportReport:
     tables: list[TableReport]
     seconds: float
     created_tables: list[str] = field(default_factory=list)
+    added_columns: list[str] = field(default_factory=list)
 
     @property
     def upserted(self) -> int:
@@ -109,6 +110,8 @@ class ExportReport:
             lines.append(line)
         if self.created_tables:
             lines.append(f"Created tables: {', '.join(self.created_tables)}.")
+        if self.added_columns:
+            lines.append(f"Added columns: {', '.join(self.added_columns)}.")
         lines.append(
             f"Exported {plural(self.changed, 'changed row')} to {self.target} "
             f"({self.transport}) in {self.seconds:.1f} s ({self.rows_per_second:,.0f} rows/s)."
@@ -140,7 +143,8 @@ def _exported_specs(con, specs: list[TableSpec]) -> tuple[list[TableSpec], list[
     """The specs whose marts are built (checked column by column) and reports for the rest.
 
     Only per-request tables (with a ``uid``) are exported or reported as skipped; a ``bt_*``
-    summary without one (``bt_signal_performance``) is derived from them and not replicated.
+    summary without one (``bt_signal_performance``, ``bt_event_path``) is derived from them and
+    not replicated.
     """
     ready, skipped = [], []
     for spec in specs:
@@ -283,7 +287,8 @@ def export_tables(
         db_path: The warehouse file.
         target: Where to export (transport, connection, batch size).
         full: Send every row again, not only the changed ones (rows stay identical).
-        init_schema: Create missing target tables first (never drops or alters data).
+        init_schema: Create missing target tables, and add the columns an existing table
+            lacks, first (never drops or rewrites data).
         progress: Called after every batch that the target committed.
         specs: The tables to export; default every DDL file's tables.
         store_hooks: Plugins' own ``store_results`` by plugin name (``plugins.loader.
@@ -304,25 +309,33 @@ def export_tables(
         ready, skipped = _exported_specs(con, specs or load_table_specs())
         transport = target.connect()
         try:
-            created = transport.prepare(ready, init_schema)
+            schema_changes = transport.prepare(ready, init_schema)
             state = ExportState(con, target.identity)
-            changes = _stage_all(state, ready, created, full)
+            changes = _stage_all(state, ready, schema_changes.refilled, full)
             delivery = _Delivery(state, transport, target.rows_per_batch, progress, store_hooks)
             _deliver_all(state, delivery, ready, changes, full)
         finally:
             transport.close()
     tables = [_table_report(spec, delivery, changes) for spec in ready]
     elapsed = time.perf_counter() - started
-    return ExportReport(target.identity, transport.name, tables + skipped, elapsed, created)
+    return ExportReport(
+        target.identity,
+        transport.name,
+        tables + skipped,
+        elapsed,
+        schema_changes.created,
+        schema_changes.added_columns,
+    )
 
 
 def _stage_all(
-    state: ExportState, ready: list[TableSpec], created: list[str], full: bool
+    state: ExportState, ready: list[TableSpec], refilled: list[str], full: bool
 ) -> dict[str, Changes]:
-    """Stage every table's changes (a table just created in the target starts afresh)."""
+    """Stage every table's changes (a table just created in the target, or just given a new
+    column, starts afresh)."""
     for spec in ready:
         state.ensure(spec)
-        if spec.name in created:
+        if spec.name in refilled:
             state.forget(spec)
     return {spec.name: state.stage(spec, full) for spec in ready}
 

@@ -17,7 +17,7 @@ from psycopg import sql
 
 from backtest.core.errors import BacktestError
 from backtest.export.schema import TableSpec, create_script
-from backtest.export.transport import DeliveryError
+from backtest.export.transport import DeliveryError, SchemaChanges
 
 CONNECT_TIMEOUT_SECONDS = 10
 APPLICATION_NAME = "backtest-export"
@@ -108,11 +108,14 @@ class PostgresTransport:
             existing.setdefault(table, {})[column] = type_name
         return existing
 
-    def prepare(self, specs: Sequence[TableSpec], init_schema: bool) -> list[str]:
+    def prepare(self, specs: Sequence[TableSpec], init_schema: bool) -> SchemaChanges:
         """Check every table and its columns; with ``init_schema`` create the missing ones.
 
         Creating runs the DDL files (``create ... if not exists`` only) and switches on
-        row-level security for the tables it created. Returns the names of created tables.
+        row-level security for the tables it created; a table that exists but lacks a column a
+        newer release declares gets it (``alter table ... add column if not exists``, null in
+        the rows already there, which the export then sends again). Nothing is dropped or
+        rewritten.
         """
         names = [spec.name for spec in specs]
         existing = self._existing_columns(names)
@@ -122,30 +125,26 @@ class PostgresTransport:
                 f"Table {missing[0]} does not exist in {self.identity}: run `backtest export "
                 "--init-schema` once to create the missing tables."
             )
-        if missing:
-            created = [spec for spec in specs if spec.name in missing]
-            try:
-                with self._connection().transaction():
-                    self._connection().execute(create_script(created))
-                    for name in missing:
-                        self._connection().execute(
-                            sql.SQL("alter table {} enable row level security").format(
-                                sql.Identifier(name)
-                            )
-                        )
-            except psycopg.Error as error:
-                raise BacktestError(
-                    f"Creating the tables in {self.identity} failed ({_reason(error)}): check "
-                    "that the user in SUPABASE_DB_URL may create tables."
-                ) from None
+        added: list[str] = []
+        if init_schema:
+            absent = [
+                (spec, column)
+                for spec in specs
+                if spec.name in existing
+                for column in spec.columns
+                if column.name not in existing[spec.name] and column.name not in spec.key
+            ]
+            self._create(specs, missing, absent)
+            added = [f"{spec.name}.{column.name}" for spec, column in absent]
             existing = self._existing_columns(names)
         for spec in specs:
             have = existing[spec.name]
             for column in spec.columns:
                 if column.name not in have:
                     raise BacktestError(
-                        f"Table {spec.name} in {self.identity} has no column {column.name}: "
-                        f"add it as {column.postgres_type_name} (see {spec.source.name})."
+                        f"Table {spec.name} in {self.identity} has no column {column.name}: run "
+                        "`backtest export --init-schema` once to add it (or run `alter table "
+                        f"{spec.name} add column {column.name} {column.ddl_type}`)."
                     )
                 if have[column.name] != column.postgres_type_name:
                     raise BacktestError(
@@ -153,7 +152,36 @@ class PostgresTransport:
                         f"{self.identity} but {column.postgres_type_name} in {spec.source}: "
                         "alter the column to match."
                     )
-        return missing
+        return SchemaChanges(created=missing, added_columns=added)
+
+    def _create(self, specs: Sequence[TableSpec], tables: list[str], columns: list) -> None:
+        """Create the missing ``tables`` and add the missing ``(spec, column)``s, atomically."""
+        if not tables and not columns:
+            return
+        conn = self._connection()
+        try:
+            with conn.transaction():
+                if tables:
+                    conn.execute(create_script([spec for spec in specs if spec.name in tables]))
+                for name in tables:
+                    conn.execute(
+                        sql.SQL("alter table {} enable row level security").format(
+                            sql.Identifier(name)
+                        )
+                    )
+                for spec, column in columns:
+                    conn.execute(
+                        sql.SQL("alter table {} add column if not exists {} {}").format(
+                            sql.Identifier(spec.name),
+                            sql.Identifier(column.name),
+                            sql.SQL(column.ddl_type),
+                        )
+                    )
+        except psycopg.Error as error:
+            raise BacktestError(
+                f"Creating tables or columns in {self.identity} failed ({_reason(error)}): check "
+                "that the user in SUPABASE_DB_URL may create and alter tables."
+            ) from None
 
     def _run_batch(self, statements: list[sql.Composed], spec: TableSpec, data: bytes) -> None:
         """Stage ``data`` via COPY and run the statements, all in one transaction."""

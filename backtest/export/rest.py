@@ -23,7 +23,7 @@ from supabase.lib.client_options import SyncClientOptions
 
 from backtest.core.errors import BacktestError
 from backtest.export.schema import TableSpec
-from backtest.export.transport import DeliveryError
+from backtest.export.transport import DeliveryError, SchemaChanges
 
 REQUEST_TIMEOUT_SECONDS = 60
 DELETE_CHUNK = 200
@@ -108,7 +108,7 @@ class RestTransport:
             f"({_api_reason(error)}): use the project's service_role key."
         )
 
-    def prepare(self, specs: Sequence[TableSpec], init_schema: bool) -> list[str]:
+    def prepare(self, specs: Sequence[TableSpec], init_schema: bool) -> SchemaChanges:
         """Check that every table and column is reachable with this key (nothing is created)."""
         if init_schema:
             raise BacktestError(
@@ -129,15 +129,15 @@ class RestTransport:
                 if str(error.code) in MISSING_TABLE_CODES:
                     raise BacktestError(
                         f"Table {spec.name} or one of its columns is missing at {self.url} "
-                        f"({_api_reason(error)}): paste `backtest export --print-schema` into the "
-                        "Supabase SQL editor, or run `backtest export --init-schema --transport "
-                        "postgres` once."
+                        f"({_api_reason(error)}): run `backtest export --init-schema --transport "
+                        "postgres` once (it creates missing tables and adds missing columns), or "
+                        "paste `backtest export --print-schema` into the Supabase SQL editor."
                     ) from None
                 raise BacktestError(
                     f"Supabase at {self.url} refused to read {spec.name} "
                     f"({_api_reason(error)}): give the key's role select rights on it."
                 ) from None
-        return []
+        return SchemaChanges()
 
     def _send(self, request) -> None:
         try:

@@ -102,6 +102,15 @@ class Column:
     def postgres_type_name(self) -> str:
         return POSTGRES_TYPE_NAMES[self.type]
 
+    @property
+    def ddl_type(self) -> str:
+        """The type as the DDL spells it.
+
+        >>> Column("is_ok", exp.DataType.Type.BOOLEAN).ddl_type
+        'boolean'
+        """
+        return exp.DataType.build(self.type).sql(dialect="postgres").lower()
+
 
 @dataclass(frozen=True)
 class Reference:

@@ -34,6 +34,7 @@ final as (
         forward_moves.max_adverse_excursion_pct,
         forward_moves.bars_to_mfe,
         forward_moves.bars_to_mae,
+        forward_moves.bars_to_mfe = forward_moves.bars_to_mae as has_same_bar_extremes,
         {% for minutes in forward_horizons() %}
             forward_moves.return_{{ minutes }}m{% if not loop.last %},{% endif %}
         {% endfor %}

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from plugins.base import BacktestPlugin, Overlay, bar_offsets
+from plugins.base import BacktestPlugin, Overlay, bar_offsets, metadata_columns
 from plugins.m1_ema.adapter import FAST_SPAN, SLOW_SPAN, M1EmaAdapter, ema_readings
 
 
@@ -14,21 +14,17 @@ class M1EmaPlugin(BacktestPlugin):
     name = "m1_ema"
     version = "1.0.0"
     adapter_class = M1EmaAdapter
-    points = 1.0
     description = "BULLISH when EMA 9 of 1-minute closes is above EMA 21, BEARISH when below."
 
     def get_storage_mapping(self) -> dict[str, str]:
-        return {
-            "signal_direction": "direction",
-            "strength": "strength",
-            "confidence": "confidence",
-            "ema_9": "metadata.ema_9",
-            "ema_21": "metadata.ema_21",
-            "ema_spread": "metadata.ema_spread",
-            "ema_spread_pct": "metadata.ema_spread_pct",
-            "minutes_since_crossover": "metadata.minutes_since_crossover",
-            "bars_used": "metadata.bars_used",
-        }
+        return metadata_columns(
+            "ema_9",
+            "ema_21",
+            "ema_spread",
+            "ema_spread_pct",
+            "minutes_since_crossover",
+            "bars_used",
+        )
 
     @classmethod
     def chart_overlays(

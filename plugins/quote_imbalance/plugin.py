@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plugins.base import BacktestPlugin
+from plugins.base import BacktestPlugin, metadata_columns
 from plugins.quote_imbalance.adapter import QuoteImbalanceAdapter
 
 
@@ -10,15 +10,7 @@ class QuoteImbalancePlugin(BacktestPlugin):
     name = "quote_imbalance"
     version = "1.0.0"
     adapter_class = QuoteImbalanceAdapter
-    points = 1.0
     description = "BULLISH when bids outsize asks in the 5 minutes' quotes, BEARISH if asks do."
 
     def get_storage_mapping(self) -> dict[str, str]:
-        return {
-            "signal_direction": "direction",
-            "strength": "strength",
-            "confidence": "confidence",
-            "size_imbalance": "metadata.size_imbalance",
-            "mean_spread_bps": "metadata.mean_spread_bps",
-            "quotes_used": "metadata.quotes_used",
-        }
+        return metadata_columns("size_imbalance", "mean_spread_bps", "quotes_used")

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from plugins.base import BacktestPlugin, Overlay, bar_offsets
+from plugins.base import BacktestPlugin, Overlay, bar_offsets, metadata_columns
 from plugins.rsi_14.adapter import (
     OVERBOUGHT,
     OVERSOLD,
@@ -21,23 +21,13 @@ class Rsi14Plugin(BacktestPlugin):
     name = "rsi_14"
     version = "1.0.0"
     adapter_class = Rsi14Adapter
-    points = 1.0
     description = (
         "Mean reversion on RSI(14) of 1-minute closes (Wilder, SMA-seeded): BEARISH above 70, "
         "BULLISH below 30."
     )
 
     def get_storage_mapping(self) -> dict[str, str]:
-        return {
-            "signal_direction": "direction",
-            "strength": "strength",
-            "confidence": "confidence",
-            "rsi": "metadata.rsi",
-            "average_gain": "metadata.average_gain",
-            "average_loss": "metadata.average_loss",
-            "last_close": "metadata.last_close",
-            "bars_used": "metadata.bars_used",
-        }
+        return metadata_columns("rsi", "average_gain", "average_loss", "last_close", "bars_used")
 
     @classmethod
     def chart_overlays(

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from plugins.base import BacktestPlugin, Overlay, bar_offsets
+from plugins.base import BacktestPlugin, Overlay, bar_offsets, metadata_columns
 from plugins.vwap_position.adapter import (
     BAND_SIGMA,
     VwapPositionAdapter,
@@ -21,26 +21,22 @@ class VwapPositionPlugin(BacktestPlugin):
     name = "vwap_position"
     version = "1.0.0"
     adapter_class = VwapPositionAdapter
-    points = 1.0
     description = (
         "BULLISH when the last close is more than one volume-weighted standard deviation above "
         "the New York session VWAP, BEARISH when more than one below."
     )
 
     def get_storage_mapping(self) -> dict[str, str]:
-        return {
-            "signal_direction": "direction",
-            "strength": "strength",
-            "confidence": "confidence",
-            "vwap": "metadata.vwap",
-            "vwap_std": "metadata.vwap_std",
-            "last_close": "metadata.last_close",
-            "distance_pct": "metadata.distance_pct",
-            "distance_sigma": "metadata.distance_sigma",
-            "session_anchor_time": "metadata.session_anchor_time",
-            "session_bars": "metadata.session_bars",
-            "session_volume": "metadata.session_volume",
-        }
+        return metadata_columns(
+            "vwap",
+            "vwap_std",
+            "last_close",
+            "distance_pct",
+            "distance_sigma",
+            "session_anchor_time",
+            "session_bars",
+            "session_volume",
+        )
 
     @classmethod
     def chart_overlays(

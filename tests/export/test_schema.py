@@ -307,3 +307,27 @@ def test_existing_column_of_the_wrong_type_is_reported(warehouse, pg, pg_target)
     pg.execute("alter table bt_bars alter column bar_time type timestamp")
     with pytest.raises(BacktestError, match=r"bt_bars\.bar_time is timestamp .* timestamptz"):
         export_tables(warehouse, pg_target)
+
+
+def test_init_schema_adds_a_column_an_older_release_lacked_and_fills_it(warehouse, pg, pg_target):
+    export_tables(warehouse, pg_target, init_schema=True)
+    pg.execute("alter table bt_aggregated drop column has_same_bar_extremes")  # the older layout
+    with pytest.raises(
+        BacktestError,
+        match=r"bt_aggregated .* has no column has_same_bar_extremes: run `backtest export "
+        r"--init-schema` once to add it \(or run `alter table bt_aggregated add column "
+        r"has_same_bar_extremes boolean`\)",
+    ):
+        export_tables(warehouse, pg_target)
+    report = export_tables(warehouse, pg_target, init_schema=True)
+    assert report.created_tables == []
+    assert report.added_columns == ["bt_aggregated.has_same_bar_extremes"]
+    assert "Added columns: bt_aggregated.has_same_bar_extremes." in report.summary()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        local = con.execute(
+            "select uid, has_same_bar_extremes from bt_aggregated order by uid"
+        ).fetchall()
+    replica = pg.execute("select uid, has_same_bar_extremes from bt_aggregated order by uid")
+    assert replica.fetchall() == local and len(local) > 0
+    upserted = {table.table: table.upserted for table in report.tables}
+    assert upserted["bt_aggregated"] == len(local) and upserted["bt_bars"] == 0

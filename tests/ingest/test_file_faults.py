@@ -22,7 +22,7 @@ from tests.ingest.conftest import prepared, query
 
 HEADER = "symbol,timestamp,open,high,low,close,volume\n"
 REQUEST = ("AAPL", "2024-06-27 14:00:00", "LONG")
-BIG_ROWS = 2_000_000
+BIG_ROWS = 3_000_000
 PEAK_GROWTH = """
     import resource, sys
     from pathlib import Path

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-import duckdb
 import pandas as pd
 import pytest
 
@@ -12,8 +11,7 @@ from ingest.demo import session_bars
 from plugins.base import SignalDirection
 from plugins.m1_ema.adapter import M1EmaAdapter
 from plugins.m1_ema.plugin import M1EmaPlugin
-from tests.fixtures import requests_frame
-from tests.plugin_checks import assert_blind_after_entry, run_adapter
+from tests.plugin_checks import assert_blind_after_entry, run_adapter, stored_after_run
 from tests.reference import expected_emas
 
 
@@ -57,11 +55,7 @@ def test_dbt_models_match_the_adapter(run, settings):
         ("TSLA", "2024-06-28 08:15:00", "LONG"),
         ("SPY", "2024-06-28 19:45:00", "SHORT"),
     ]
-    run(requests_frame(*entries))
-    con = duckdb.connect(str(settings.db_path), read_only=True)
-    stored = con.sql("select * from bt_m1_ema inner join bt_index using (uid)").df()
-    con.close()
-    assert len(stored) == len(entries)
+    stored = stored_after_run(run, settings, "m1_ema", entries)
     compared = 0
     for row in stored.itertuples():
         bars = pd.concat(

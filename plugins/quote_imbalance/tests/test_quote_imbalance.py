@@ -13,6 +13,7 @@ from backtest.core.warehouse import connect
 from ingest.demo import session_quotes
 from plugins.quote_imbalance.adapter import QuoteImbalanceAdapter
 from tests.fixtures import requests_frame
+from tests.plugin_checks import stored_after_run
 
 ENTRIES = [
     ("AAPL", "2024-06-27 14:00:00", "LONG"),
@@ -62,11 +63,7 @@ def test_dbt_models_match_the_adapter(run, settings):
                        ask_size, data_source, loaded_at)
                        select symbol, sip_time, bid_price, bid_size, ask_price, ask_size,
                               'demo-synthetic', now() from demo_quotes""")
-    run(requests_frame(*ENTRIES), calculation="quote_imbalance")
-    con = duckdb.connect(str(settings.db_path), read_only=True)
-    stored = con.sql("select * from bt_quote_imbalance inner join bt_index using (uid)").df()
-    con.close()
-    assert len(stored) == len(ENTRIES)
+    stored = stored_after_run(run, settings, "quote_imbalance", ENTRIES)
     compared = 0
     for row in stored.itertuples():
         signal = adapter_signal(quotes, row.symbol, row.entry_time)

@@ -14,16 +14,8 @@ from ingest.demo import session_bars
 from plugins.base import SignalDirection
 from plugins.relative_volume.adapter import RelativeVolumeAdapter
 from plugins.relative_volume.plugin import RelativeVolumePlugin
+from tests import plugin_checks as checks
 from tests.fixtures import requests_frame
-from tests.plugin_checks import (
-    assert_blind_after_entry,
-    assert_call_matches,
-    assert_models_match_adapter,
-    read_lean_bars,
-    run_adapter,
-    stored_after_run,
-    stored_readings,
-)
 
 LOOKBACK = 120
 
@@ -69,7 +61,7 @@ def expected_volume(bars: pd.DataFrame, entry_time: datetime, lookback: int = LO
 
 
 def adapter_signal(bars: pd.DataFrame, entry_time: datetime, lookback: int = LOOKBACK):
-    return run_adapter(RelativeVolumePlugin, bars, entry_time, lookback)
+    return checks.run_adapter(RelativeVolumePlugin, bars, entry_time, lookback)
 
 
 def close_or_missing(got, expected, label, **tolerance) -> None:
@@ -81,7 +73,7 @@ def close_or_missing(got, expected, label, **tolerance) -> None:
 
 def assert_matches(got: dict, expected: dict, label: str) -> None:
     """Compare stored or adapter readings with the recomputation (calls to the cent)."""
-    assert_call_matches(got, expected, label)
+    checks.assert_call_matches(got, expected, label)
     for key in ["recent_bars", "baseline_bars", "bars_used"]:
         assert got[key] == expected[key], (label, key)
     for key in ["recent_volume", "baseline_volume_5m"]:
@@ -152,7 +144,7 @@ def test_missing_minutes_trade_nothing_and_short_baselines_warm_up():
 
 
 def test_adapter_ignores_bars_at_or_after_the_entry():
-    assert_blind_after_entry(
+    checks.assert_blind_after_entry(
         RelativeVolumeAdapter, adapter_signal, "volume", 1e12, datetime(2024, 6, 27, 13, 40)
     )
 
@@ -169,8 +161,8 @@ DEMO_ENTRIES = [
 
 
 def test_dbt_models_match_the_adapter(run, settings):
-    stored = stored_after_run(run, settings, "relative_volume", DEMO_ENTRIES)
-    assert_models_match_adapter(stored, adapter_signal, assert_matches)
+    stored = checks.stored_after_run(run, settings, "relative_volume", DEMO_ENTRIES)
+    checks.assert_models_match_adapter(stored, adapter_signal, assert_matches)
 
 
 LEAN_REQUESTS = [
@@ -191,8 +183,8 @@ LEAN_REQUESTS = [
 def test_real_lean_bars_match_independent_recomputation(shared_data, run, settings):
     path = shared_data / "lean-algoseek" / "lean_minute_trade_bars_normalized.csv"
     run(requests_frame(*LEAN_REQUESTS), source="files", bars=[path], calculation="relative_volume")
-    bars = read_lean_bars(path)
-    stored = stored_readings(settings.db_path, "relative_volume").set_index("uid")
+    bars = checks.read_lean_bars(path)
+    stored = checks.stored_readings(settings.db_path, "relative_volume").set_index("uid")
     assert len(stored) == len(LEAN_REQUESTS)
     for uid, row in stored.iterrows():
         expected = expected_volume(bars[bars.symbol == row.symbol], row.entry_time)

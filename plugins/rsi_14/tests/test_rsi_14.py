@@ -12,16 +12,8 @@ from ingest.demo import session_bars
 from plugins.base import SignalDirection
 from plugins.rsi_14.adapter import Rsi14Adapter
 from plugins.rsi_14.plugin import Rsi14Plugin
+from tests import plugin_checks as checks
 from tests.fixtures import requests_frame
-from tests.plugin_checks import (
-    assert_blind_after_entry,
-    assert_call_matches,
-    assert_models_match_adapter,
-    read_lean_bars,
-    run_adapter,
-    stored_after_run,
-    stored_readings,
-)
 
 LOOKBACK = 120
 
@@ -74,12 +66,12 @@ def expected_rsi(bars: pd.DataFrame, entry_time: datetime, lookback: int = LOOKB
 
 
 def adapter_signal(bars: pd.DataFrame, entry_time: datetime, lookback: int = LOOKBACK):
-    return run_adapter(Rsi14Plugin, bars, entry_time, lookback)
+    return checks.run_adapter(Rsi14Plugin, bars, entry_time, lookback)
 
 
 def assert_matches(got: dict, expected: dict, label: str) -> None:
     """Compare stored or adapter readings with the recomputation (calls to the cent)."""
-    assert_call_matches(got, expected, label)
+    checks.assert_call_matches(got, expected, label)
     assert got["bars_used"] == expected["bars_used"], label
     assert got["last_close"] == pytest.approx(expected["last_close"], rel=1e-12), label
     if expected["rsi"] is None:
@@ -133,7 +125,7 @@ def test_warm_up_flat_and_one_sided_closes():
 
 
 def test_adapter_ignores_bars_at_or_after_the_entry():
-    assert_blind_after_entry(
+    checks.assert_blind_after_entry(
         Rsi14Adapter, adapter_signal, "close", 1e6, datetime(2024, 6, 27, 16, 0)
     )
 
@@ -150,8 +142,8 @@ DEMO_ENTRIES = [
 
 
 def test_dbt_models_match_the_adapter(run, settings):
-    stored = stored_after_run(run, settings, "rsi_14", DEMO_ENTRIES)
-    assert_models_match_adapter(stored, adapter_signal, assert_matches)
+    stored = checks.stored_after_run(run, settings, "rsi_14", DEMO_ENTRIES)
+    checks.assert_models_match_adapter(stored, adapter_signal, assert_matches)
 
 
 LEAN_REQUESTS = [
@@ -179,8 +171,8 @@ def test_real_lean_bars_match_independent_recomputation(shared_data, run, settin
         calculation="rsi_14",
         lookback_hours=lookback_hours,
     )
-    bars = read_lean_bars(path)
-    stored = stored_readings(settings.db_path, "rsi_14").set_index("uid")
+    bars = checks.read_lean_bars(path)
+    stored = checks.stored_readings(settings.db_path, "rsi_14").set_index("uid")
     assert len(stored) == len(LEAN_REQUESTS)
     for uid, row in stored.iterrows():
         expected = expected_rsi(

@@ -15,16 +15,8 @@ from ingest.demo import session_bars
 from plugins.base import SignalDirection
 from plugins.vwap_position.adapter import VwapPositionAdapter, regular_open_time
 from plugins.vwap_position.plugin import VwapPositionPlugin
+from tests import plugin_checks as checks
 from tests.fixtures import requests_frame
-from tests.plugin_checks import (
-    assert_blind_after_entry,
-    assert_call_matches,
-    assert_models_match_adapter,
-    read_lean_bars,
-    run_adapter,
-    stored_after_run,
-    stored_readings,
-)
 
 NEW_YORK = ZoneInfo("America/New_York")
 LOOKBACK = 120
@@ -72,12 +64,12 @@ def expected_vwap(bars: pd.DataFrame, entry_time: datetime, lookback: int = LOOK
 
 
 def adapter_signal(bars: pd.DataFrame, entry_time: datetime, lookback: int = LOOKBACK):
-    return run_adapter(VwapPositionPlugin, bars, entry_time, lookback)
+    return checks.run_adapter(VwapPositionPlugin, bars, entry_time, lookback)
 
 
 def assert_matches(got: dict, expected: dict, label: str) -> None:
     """Compare stored or adapter readings with the recomputation (calls to the cent)."""
-    assert_call_matches(got, expected, label)
+    checks.assert_call_matches(got, expected, label)
     for key in ["vwap", "vwap_std", "last_close", "distance_pct", "session_volume"]:
         assert got[key] == pytest.approx(expected[key], rel=1e-9, abs=1e-9), (label, key)
     if expected["distance_sigma"] is None:
@@ -133,7 +125,7 @@ def test_pre_market_zero_volume_and_warm_up_windows():
 
 
 def test_adapter_ignores_bars_at_or_after_the_entry():
-    assert_blind_after_entry(
+    checks.assert_blind_after_entry(
         VwapPositionAdapter, adapter_signal, "close", 1e6, datetime(2024, 6, 27, 16, 0)
     )
 
@@ -150,7 +142,7 @@ DEMO_ENTRIES = [
 
 
 def test_dbt_models_match_the_adapter(run, settings):
-    stored = stored_after_run(run, settings, "vwap_position", DEMO_ENTRIES)
+    stored = checks.stored_after_run(run, settings, "vwap_position", DEMO_ENTRIES)
 
     def also(row, signal) -> None:
         assert str(row.session_anchor_time) == signal.metadata["session_anchor_time"], row.uid
@@ -158,7 +150,7 @@ def test_dbt_models_match_the_adapter(run, settings):
         assert metadata["vwap"] == pytest.approx(row.vwap, rel=1e-12), row.uid
         assert metadata["session_bars"] == row.session_bars, row.uid
 
-    assert_models_match_adapter(stored, adapter_signal, assert_matches, also)
+    checks.assert_models_match_adapter(stored, adapter_signal, assert_matches, also)
 
 
 LEAN_REQUESTS = [
@@ -179,8 +171,8 @@ LEAN_REQUESTS = [
 def test_real_lean_bars_match_independent_recomputation(shared_data, run, settings):
     path = shared_data / "lean-algoseek" / "lean_minute_trade_bars_normalized.csv"
     run(requests_frame(*LEAN_REQUESTS), source="files", bars=[path], calculation="vwap_position")
-    bars = read_lean_bars(path)
-    stored = stored_readings(settings.db_path, "vwap_position").set_index("uid")
+    bars = checks.read_lean_bars(path)
+    stored = checks.stored_readings(settings.db_path, "vwap_position").set_index("uid")
     assert len(stored) == len(LEAN_REQUESTS)
     statuses = []
     for uid, row in stored.iterrows():
