@@ -44,9 +44,10 @@ from backtest.core.config import DEFAULT_FORWARD_BARS, DEFAULT_LOOKBACK_HOURS, S
 from backtest.core.errors import BacktestError
 from backtest.core.requests import RunOptions
 from backtest.core.warehouse import connect
-from backtest.engine import run_requests
+from backtest.engine import RunReport, run_requests
 from backtest.export import ExportTarget, export_tables
 from ingest.managers import DataManager, DemoDataManager, data_manager_for
+from ingest.validation import warm_up_in_background
 from plugins.base import BacktestPlugin, CalculationAdapter
 from plugins.loader import (
     PluginLoader,
@@ -108,11 +109,17 @@ def _names(selection: Sequence[str] | str) -> tuple[str, ...]:
 class BacktestEngine:
     """Runs BacktestConfigs against one warehouse and returns the ``--output`` JSON objects.
 
+    An engine is meant to live: its builds after the first reuse dbt's parsed manifest, and
+    great-expectations (seconds to import) is imported in the background when it starts, so a
+    request whose bars are new validates them without that wait.
+
     Args:
         db_path: The warehouse; None means ``BACKTEST_DB`` or the default file.
         data_manager: Where the bars come from (``ingest.managers``); default the demo source.
         plugin_registry: The plugins, from ``PluginLoader().get_registry()``; default all
             discovered plugins.
+        warm_up: Import great-expectations in the background now (False: when a run first
+            validates new bars, e.g. for a script that runs once on data already loaded).
     """
 
     def __init__(
@@ -121,12 +128,18 @@ class BacktestEngine:
         *,
         data_manager: DataManager | None = None,
         plugin_registry: PluginRegistry | None = None,
+        warm_up: bool = True,
     ) -> None:
+        if warm_up:
+            warm_up_in_background()
         self.settings = Settings.from_env(db_path)
         self.data_manager = data_manager or DemoDataManager()
         self.plugin_registry = plugin_registry or PluginLoader().get_registry()
         self.adapters: dict[str, CalculationAdapter] = {}
         self._session: dict[str, type[BacktestPlugin]] = {}
+        self.last_report: RunReport | None = None
+        """What the last run did (loads, build, timings), for a caller that wants more than
+        the results."""
 
     def register_adapter(self, name: str, adapter: CalculationAdapter) -> None:
         """Make ``adapter`` vote in this engine's runs (see the module's description).
@@ -202,6 +215,7 @@ class BacktestEngine:
                 show_progress=False,
                 source_options=manager.source_options(),
             )
+        self.last_report = report
         with connect(self.settings.db_path) as con:
             results = fetch_results(con, report.uids)
         if first.store_to_supabase and (error := self._export()):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -41,6 +42,8 @@ class RunReport:
     data_source: str
     duplicates_note: str = ""
     """"N rows, M duplicates of earlier rows ignored", or empty when no row repeated another."""
+    ingest_seconds: float = 0.0
+    """Wall time of the ingest (requests stored, data loaded); the build's is in ``build``."""
 
 
 def build_warehouse(
@@ -100,9 +103,11 @@ def run_requests(
     on_node = progress.node if progress else None
     with hold(settings.db_path):
         say(f"Loading bars for {plural(len(requests), 'request')} from the {source} source ...")
+        started = time.monotonic()
         requests, load = ingest_batch(
             settings.db_path, requests, source, bar_paths, source_options, say
         )
+        ingested = time.monotonic() - started
         say(f"Building {plural(len(requests), 'request')} with dbt ...")
         build = build_warehouse(settings, full_refresh, show_progress, on_node=on_node)
     return RunReport(
@@ -111,4 +116,5 @@ def run_requests(
         build=build,
         data_source=requests.data_source.iloc[0],
         duplicates_note=intake,
+        ingest_seconds=ingested,
     )

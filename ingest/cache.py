@@ -18,7 +18,7 @@ import pandas as pd
 
 from backtest.core.errors import BacktestError
 from backtest.core.text import plural
-from ingest.coverage import DATA_TABLES, trim_coverage
+from ingest.coverage import DATA_TABLES, forget_file_loads, trim_coverage
 from ingest.planning import EXCHANGE_TZ, KINDS, parse_kinds
 
 FAR_PAST = pd.Timestamp("1900-01-01")
@@ -163,6 +163,7 @@ def clear_cache(
         rows[kind] = _scalar_with(con, f"select count(*) from {table} where {where}", parameters)
         con.execute(f"delete from {table} where {where}", parameters)
     changed = trim_coverage(con, removed, kinds)
+    forget_file_loads(con)
     con.commit()
     return ClearReport(rows, changed)
 

@@ -2,10 +2,14 @@
 
 A fetching source records every range it asked for in ``raw.coverage``, including ranges that came
 back empty, so nothing is fetched twice: the planner subtracts the covered ranges from what the
-requests need and fetches only the gaps. Coverage always describes what the data tables hold: when
-a range is cleared, the coverage is cut back accordingly (sources never overwrite each other's
-data, so nothing else can take it away). Calls and runs are counted in ``raw.api_calls`` and
-``raw.ingest_runs``. All interval arithmetic is one SQL statement over whole sets of ranges.
+requests need and fetches only the gaps. A source that makes whole sessions (the demo) records the
+days it loaded the same way, so the next request of a held day loads, and validates, nothing.
+Coverage always describes what the data tables hold: when a range is cleared, the coverage is cut
+back accordingly (sources never overwrite each other's data, so nothing else can take it away).
+A source that loads whole files records the fingerprint of its last load instead
+(``raw.file_loads``): the same files, unchanged, read the same way, load nothing again; a clear
+forgets it. Calls and runs are counted in ``raw.api_calls`` and ``raw.ingest_runs``. All interval
+arithmetic is one SQL statement over whole sets of ranges.
 """
 
 from __future__ import annotations
@@ -104,7 +108,8 @@ def difference(
 def missing_ranges(
     con: duckdb.DuckDBPyConnection, needed: pd.DataFrame, sources: dict[str, str]
 ) -> pd.DataFrame:
-    """The parts of ``needed`` (``kind, symbol, start_time, end_time``) not covered yet.
+    """The parts of ``needed`` (``kind, symbol, start_time, end_time`` and any other columns,
+    carried over to each part) not covered yet.
 
     ``sources`` names the data source whose coverage counts for each kind (adjusted and raw
     Polygon bars are different data, so one never covers the other).
@@ -114,7 +119,7 @@ def missing_ranges(
     try:
         return difference(
             con,
-            needed[["kind", "symbol", "start_time", "end_time"]],
+            needed,
             """
             select coverage.kind, coverage.symbol, coverage.start_time, coverage.end_time
             from raw.coverage as coverage
@@ -143,24 +148,75 @@ def record_coverage(
     end = min(end, horizon)
     if start >= end:
         return False
-    key = {"symbol": symbol, "source": data_source, "kind": kind, "start": start, "end": end}
-    where = """
-        symbol = $symbol and data_source = $source and kind = $kind
-        and start_time <= $end and end_time >= $start
-    """
-    merged_start, merged_end = con.execute(
-        f"""
-        select least(min(start_time), $start), greatest(max(end_time), $end)
-        from raw.coverage where {where}
-        """,
-        key,
-    ).fetchone()
-    con.execute(f"delete from raw.coverage where {where}", key)
-    con.execute(
-        "insert into raw.coverage values ($symbol, $source, $kind, $start, $end, $now)",
-        {**key, "start": merged_start, "end": merged_end, "now": utc_now()},
+    ranges = pd.DataFrame(
+        {"kind": [kind], "symbol": [symbol], "start_time": [start], "end_time": [end]}
     )
+    record_ranges(con, ranges, data_source)
     return True
+
+
+TOUCHING_COVERAGE = """
+    coverage.data_source = $source and exists (
+        select 1 from recorded_ranges as recorded
+        where recorded.kind = coverage.kind and recorded.symbol = coverage.symbol
+          and recorded.start_time <= coverage.end_time and recorded.end_time >= coverage.start_time
+    )
+"""
+
+MERGED_COVERAGE_SQL = f"""
+with ranges as (
+    select kind, symbol, start_time, end_time from recorded_ranges
+    union all
+    select kind, symbol, start_time, end_time from raw.coverage as coverage
+    where {TOUCHING_COVERAGE}
+),
+reaches as (
+    select *,
+           max(end_time) over (
+               partition by kind, symbol order by start_time, end_time
+               rows between unbounded preceding and 1 preceding
+           ) as reach_before
+    from ranges
+),
+islands as (
+    select *,
+           sum((reach_before is null or start_time > reach_before)::int) over (
+               partition by kind, symbol order by start_time, end_time rows unbounded preceding
+           ) as island
+    from reaches
+)
+select symbol, $source as data_source, kind, min(start_time) as start_time,
+       max(end_time) as end_time, $now as fetched_at
+from islands
+group by kind, symbol, island
+"""
+
+
+def record_ranges(con: duckdb.DuckDBPyConnection, ranges: pd.DataFrame, data_source: str) -> int:
+    """Record that ``data_source`` holds ``ranges`` (``kind, symbol, start_time, end_time``),
+    each merged with the covered ranges it overlaps or touches, in one set of statements.
+
+    Returns the number of coverage rows written.
+    """
+    if ranges.empty:
+        return 0
+    recorded = ranges[["kind", "symbol", "start_time", "end_time"]].astype(
+        {"start_time": "datetime64[us]", "end_time": "datetime64[us]"}
+    )
+    con.register("recorded_ranges", recorded)
+    try:
+        parameters = {"source": data_source, "now": utc_now()}
+        merged = con.execute(MERGED_COVERAGE_SQL, parameters).df()
+        con.execute(
+            f"delete from raw.coverage as coverage where {TOUCHING_COVERAGE}",
+            {"source": data_source},
+        )
+        con.register("merged_coverage", merged)
+        con.execute("insert into raw.coverage select * from merged_coverage")
+        con.unregister("merged_coverage")
+        return len(merged)
+    finally:
+        con.unregister("recorded_ranges")
 
 
 def trim_coverage(
@@ -210,6 +266,24 @@ def trim_coverage(
     finally:
         con.unregister("removed_ranges")
         con.unregister("trimmed_kinds")
+
+
+def last_file_load(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The fingerprint of the files source's last load, if it is still what the tables hold."""
+    row = con.execute("select max(fingerprint) from raw.file_loads").fetchone()
+    return row[0] if row else None
+
+
+def record_file_load(con: duckdb.DuckDBPyConnection, fingerprint: str) -> None:
+    """Remember the files source's load (the only one remembered: a later load may have updated
+    bars an earlier one stored)."""
+    forget_file_loads(con)
+    con.execute("insert into raw.file_loads values (?, ?)", [fingerprint, utc_now()])
+
+
+def forget_file_loads(con: duckdb.DuckDBPyConnection) -> None:
+    """Forget the last file load (its data was cleared): the next one reads the files again."""
+    con.execute("delete from raw.file_loads")
 
 
 @dataclass(frozen=True)

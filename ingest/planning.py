@@ -138,6 +138,28 @@ def split_by_day(ranges: pd.DataFrame) -> pd.DataFrame:
     return pieces[pieces.start_time < pieces.end_time].reset_index(drop=True)
 
 
+def whole_days(ranges: pd.DataFrame) -> pd.DataFrame:
+    """The New York days ``ranges`` touch, whole and once per symbol: ``symbol, day, start_time,
+    end_time`` (the day's UTC bounds, end exclusive).
+
+    >>> ranges = pd.DataFrame({"symbol": ["A", "A"],
+    ...     "start_time": pd.to_datetime(["2024-01-02 15:00", "2024-01-02 16:00"]),
+    ...     "end_time": pd.to_datetime(["2024-01-02 15:30", "2024-01-02 16:30"])})
+    >>> whole_days(ranges)[["start_time", "end_time"]].astype(str).values.tolist()
+    [['2024-01-02 05:00:00', '2024-01-03 05:00:00']]
+    """
+    days = split_by_day(ranges)
+    whole = days.assign(start_time=days.day_start, end_time=days.day_end)
+    return whole.drop_duplicates(["symbol", "day"])[["symbol", "day", "start_time", "end_time"]]
+
+
+def _frame(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    columns = ["kind", "symbol", "day", "start_time", "end_time"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns].reset_index(drop=True)
+
+
 def needed_ranges(requests: pd.DataFrame, kinds: Sequence[str] = ("bars",)) -> pd.DataFrame:
     """What a fetching source must hold: ``kind, symbol, day, start_time, end_time`` per range.
 
@@ -147,17 +169,22 @@ def needed_ranges(requests: pd.DataFrame, kinds: Sequence[str] = ("bars",)) -> p
     frames = []
     for kind in kinds:
         if kind == "bars":
-            days = split_by_day(request_ranges(requests))
-            whole = days.assign(start_time=days.day_start, end_time=days.day_end)
-            frames.append(whole.drop_duplicates(["symbol", "day"]).assign(kind=kind))
+            frames.append(whole_days(request_ranges(requests)).assign(kind=kind))
         else:
             days = split_by_day(signal_ranges(requests))
             merged = merge_ranges(days, keys=("symbol", "day"))
             frames.append(merged.assign(kind=kind))
-    columns = ["kind", "symbol", "day", "start_time", "end_time"]
-    if not frames:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(frames, ignore_index=True)[columns]
+    return _frame(frames)
+
+
+def needed_days(requests: pd.DataFrame, kinds: Sequence[str] = ("bars",)) -> pd.DataFrame:
+    """What a source that makes whole sessions must hold: ``kind, symbol, day, start_time,
+    end_time``, one whole New York day a row: the days the windows touch (bars) or the signal
+    inputs touch (trades and quotes)."""
+    ranges = {"bars": request_ranges}
+    return _frame(
+        [whole_days(ranges.get(kind, signal_ranges)(requests)).assign(kind=kind) for kind in kinds]
+    )
 
 
 def chunk_ranges(ranges: pd.DataFrame, spans: dict[str, pd.Timedelta]) -> pd.DataFrame:

@@ -7,12 +7,14 @@ inside it. Rows an expectation flags are rejected with a reason and the expectat
 row's reason is the first failing check in suite order, and every row of a duplicated (symbol,
 minute) is rejected, since neither can be preferred. Column-level failures (a wrong type) reject the
 whole batch. great-expectations is imported only here, when a batch is validated, so commands that
-do not validate stay fast.
+do not validate stay fast; its import takes seconds, so a long-lived process (the Python API's
+engine) pays it once, in the background, with ``warm_up_in_background`` (the suite is the same).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import warnings
 from collections import Counter
 from dataclasses import dataclass, field
@@ -30,6 +32,11 @@ NUMERIC_TYPES = ["float64", "float32", "int64", "int32", "Float64", "Int64"]
 TIME_TYPES = ["datetime64", "datetime64[ns]", "datetime64[us]", "datetime64[ms]", "datetime64[s]"]
 SECONDS_COLUMN = "seconds_past_minute"
 BULKY_RESULT_KEYS = {"unexpected_list", "unexpected_index_list", "unexpected_index_query"}
+_SUITE_TURN = threading.Lock()
+"""One validation at a time per process: the great-expectations context is shared, and a
+validation that arrives during the warm-up waits for it instead of importing twice."""
+_WARMING_TURN = threading.Lock()
+_warming: threading.Thread | None = None
 
 
 @dataclass(frozen=True)
@@ -223,7 +230,8 @@ def validate_bars(
     else:
         frame[SECONDS_COLUMN] = float("nan")
     checks = suite_checks(requested)
-    result = _run_suite(frame, checks)
+    with _SUITE_TURN:
+        result = _run_suite(frame, checks)
     order = {check.label: position for position, check in enumerate(checks)}
     first_failure = pd.Series(len(checks), index=bars.index)
     for outcome in result.results:
@@ -245,6 +253,32 @@ def validate_bars(
         success=bool(result.success),
         result=_compact(result),
     )
+
+
+def warm_up() -> None:
+    """Import great-expectations and run the suite once on one valid bar, so the next
+    validation in this process costs only the checks."""
+    bar = pd.DataFrame(
+        {
+            "symbol": ["WARM"],
+            "bar_time": [pd.Timestamp("2024-01-02 15:00")],
+            **dict.fromkeys([*PRICES, "volume"], [1.0]),
+        }
+    )
+    validate_bars(bar)
+
+
+def warm_up_in_background() -> threading.Thread:
+    """``warm_up`` in a daemon thread, once per process (for a process that will validate
+    later); a validation that starts meanwhile waits for it. Returns the warm-up's thread."""
+    global _warming
+    with _WARMING_TURN:
+        if _warming is None:
+            _warming = threading.Thread(
+                target=warm_up, name="great-expectations warm-up", daemon=True
+            )
+            _warming.start()
+        return _warming
 
 
 def split_valid(

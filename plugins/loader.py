@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from backtest.core.config import PLUGINS_DIR, project_vars
+from backtest.core.config import PLUGINS_DIR, project_vars, read_yaml
 from backtest.core.errors import BacktestError
 from plugins.base import BacktestPlugin, CalculationAdapter, DataRequirements
 
@@ -260,7 +260,7 @@ def _signal_model_columns(folder: Path, name: str) -> list[str] | None:
     model = f"sig_{name}__signals"
     for properties in sorted((folder / "models").glob("*.yml")):
         try:
-            entries = (yaml.safe_load(properties.read_text()) or {}).get("models", [])
+            entries = (read_yaml(properties) or {}).get("models", [])
             for entry in entries:
                 if entry.get("name") == model:
                     return [column["name"] for column in entry.get("columns", [])]

@@ -1,4 +1,9 @@
-"""Running ``dbt build`` in-process on the project at the repository root."""
+"""Running ``dbt build`` in-process on the project at the repository root.
+
+Each build runs on the manifest ``backtest.build.manifest`` keeps (dbt parses only when the
+project, the plugin settings or the warehouse's name changed), keeps the views an earlier build
+on that manifest made (``backtest.build.views``), runs one build at a time per process, and
+releases dbt's hold on the warehouse file when it ends."""
 
 from __future__ import annotations
 
@@ -6,14 +11,20 @@ import json
 import os
 import re
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
+from backtest.build.manifest import STATS, parsed_manifest
+from backtest.build.views import kept_views, mark_views, view_models
 from backtest.core.config import PROJECT_ROOT
 from backtest.core.errors import BacktestError
 from backtest.core.text import plural
+from backtest.core.warehouse import connect
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
@@ -26,6 +37,10 @@ class BuildReport:
     models: int
     tests: int
     seconds: float
+    manifest_seconds: float = 0.0
+    """Of ``seconds``, getting the parsed manifest: a stored copy (milliseconds) or a parse."""
+    parsed: bool = False
+    """Whether dbt parsed the project for this build (no stored manifest matched)."""
 
 
 NodeProgress = Callable[[int, int, str], None]
@@ -44,16 +59,19 @@ def terminal_progress(stream=sys.stderr) -> NodeProgress:
 
 
 def _node_events(on_node: NodeProgress) -> Callable:
-    """A dbt event callback counting finished nodes against the total dbt announces."""
+    """A dbt event callback counting finished nodes against the total dbt announces (dbt's
+    threads finish nodes at once: the count and its report happen under one lock, in order)."""
     finished, total = 0, 0
+    counting = threading.Lock()
 
     def on_event(event) -> None:
         nonlocal finished, total
-        total = max(total, int(getattr(event.data, "total", 0) or 0))
-        if event.info.name == "NodeFinished":
-            finished += 1
-            total = max(total, finished)  # dbt's count may leave out a node it then runs
-            on_node(finished, total, event.data.node_info.node_name)
+        with counting:
+            total = max(total, int(getattr(event.data, "total", 0) or 0))
+            if event.info.name == "NodeFinished":
+                finished += 1
+                total = max(total, finished)  # dbt's count may leave out a node it then runs
+                on_node(finished, total, event.data.node_info.node_name)
 
     return on_event
 
@@ -92,16 +110,13 @@ def _release_warehouse() -> None:
             DuckDBConnectionManager._ENV = None
 
 
-def build_arguments(
-    plugin_settings: dict | None = None, full_refresh: bool = False, full_checks: bool = False
-) -> list[str]:
-    """The ``dbt build`` arguments for the project at the repository root.
+def _common_arguments(plugin_settings: dict | None) -> list[str]:
+    """What a parse and a build share: the project, the logs, the target folder and the vars.
 
-    >>> build_arguments(full_refresh=True)[-3:]
-    ['unit_test', '--exclude', 'tag:full_scan,resource_type:test']
+    Anonymous usage statistics (dbt posts events over the network, synchronously, during the
+    build) are off unless ``DBT_SEND_ANONYMOUS_USAGE_STATS`` says otherwise.
     """
     args = [
-        "build",
         "--project-dir",
         str(PROJECT_ROOT),
         "--profiles-dir",
@@ -113,31 +128,123 @@ def build_arguments(
         "--log-path",
         os.environ.get("DBT_LOG_PATH", str(PROJECT_ROOT / "logs")),
         "--target-path",
-        os.environ.get("DBT_TARGET_PATH", str(PROJECT_ROOT / "target")),
+        str(target_path()),
     ]
+    if "DBT_SEND_ANONYMOUS_USAGE_STATS" not in os.environ:
+        args.append("--no-send-anonymous-usage-stats")
     if plugin_settings is not None:
-        args += ["--vars", json.dumps({"backtest_plugins": plugin_settings})]
-    if full_refresh:
-        args.append("--full-refresh")
-    if not full_checks:
-        args += ["--exclude-resource-type", "unit_test", "--exclude"]
-        args.append("tag:full_scan,resource_type:test")
+        args += ["--vars", json.dumps({"backtest_plugins": plugin_settings}, sort_keys=True)]
     return args
 
 
-def _invoke(args: list[str], on_node: NodeProgress | None):
-    """Run dbt in-process; always release its hold on the warehouse afterwards."""
+def target_path() -> Path:
+    """dbt's target folder: ``DBT_TARGET_PATH`` or ``target/`` in the repository root."""
+    return Path(os.environ.get("DBT_TARGET_PATH", str(PROJECT_ROOT / "target")))
+
+
+def parse_arguments(plugin_settings: dict | None = None) -> list[str]:
+    """The ``dbt parse`` arguments for the manifest the builds with these settings use.
+
+    >>> parse_arguments()[0], parse_arguments()[-1]
+    ('parse', '--no-write-json')
+    """
+    return ["parse", *_common_arguments(plugin_settings), "--no-write-json"]
+
+
+def build_arguments(
+    plugin_settings: dict | None = None,
+    full_refresh: bool = False,
+    full_checks: bool = False,
+    kept: Sequence[str] = (),
+) -> list[str]:
+    """The ``dbt build`` arguments for the project at the repository root.
+
+    A pipeline build (not ``full_checks``) leaves out the unit tests, the tests that scan whole
+    tables and the ``kept`` models (views it need not re-create), and writes no JSON artifacts
+    (``run_results.json``).
+
+    >>> build_arguments(full_refresh=True)[-4:]
+    ['--exclude-resource-type', 'unit_test', '--exclude', 'tag:full_scan,resource_type:test']
+    """
+    args = ["build", *_common_arguments(plugin_settings)]
+    if full_refresh:
+        args.append("--full-refresh")
+    if not full_checks:
+        args += ["--no-write-json", "--exclude-resource-type", "unit_test", "--exclude"]
+        args += ["tag:full_scan,resource_type:test", *kept]
+    return args
+
+
+_one_build = threading.Lock()
+"""dbt does not support two invocations at once in one process."""
+
+
+@dataclass(frozen=True)
+class _Invocation:
+    outcome: object
+    manifest_seconds: float
+    parsed: bool
+
+
+def _kept(db_path: Path, views: dict, key: str) -> list[str]:
+    """The views this build may keep; none when the warehouse cannot say (a cost, not an error)."""
+    try:
+        with connect(db_path) as con:
+            return kept_views(con, views, key)
+    except (duckdb.Error, BacktestError):
+        return []
+
+
+def _mark(db_path: Path, views: dict, key: str) -> None:
+    """Mark the views the build made; a mark that cannot be written only costs the next build."""
+    try:
+        with connect(db_path) as con:
+            mark_views(con, views, key)
+    except (duckdb.Error, BacktestError):
+        return
+
+
+def _invoke(
+    arguments: Callable[[Sequence[str]], list[str]],
+    parse_args: list[str],
+    on_node: NodeProgress | None,
+    db_path: Path,
+    keep_views: bool,
+) -> _Invocation:
+    """Run dbt in-process on the stored manifest (parsing only when the project, the vars or the
+    warehouse changed); always release its hold on the warehouse afterwards.
+
+    ``arguments(kept)`` are the build's arguments leaving out the ``kept`` view models: with
+    ``keep_views``, those a build on the same manifest made (``backtest.build.views``). A build
+    that succeeds marks the views it made.
+    """
     from dbt.cli.main import dbtRunner
 
     callbacks = [_node_events(on_node)] if on_node else []
-    try:
-        return dbtRunner(callbacks=callbacks).invoke(args)
-    finally:
-        _release_warehouse()
+    with _one_build:
+        try:
+            started, parses = time.monotonic(), STATS.parses
+            manifest, failed, key = parsed_manifest(
+                parse_args, target_path(), lambda parse: dbtRunner().invoke(parse)
+            )
+            seconds, parsed = time.monotonic() - started, STATS.parses > parses
+            if failed is not None:
+                return _Invocation(failed, seconds, parsed)
+            views = view_models(manifest)
+            kept = _kept(db_path, views, key) if keep_views else []
+            runner = dbtRunner(manifest=manifest, callbacks=callbacks)
+            outcome = runner.invoke(arguments(kept))
+            _release_warehouse()
+            if outcome.success:
+                _mark(db_path, views, key)
+            return _Invocation(outcome, seconds, parsed)
+        finally:
+            _release_warehouse()
 
 
-def _report(outcome, seconds: float) -> BuildReport:
+def _report(invocation: _Invocation, seconds: float) -> BuildReport:
     """What the build did, or one sentence on why it stopped (Ctrl-C stays an interrupt)."""
+    outcome = invocation.outcome
     if _interrupted(outcome):
         raise KeyboardInterrupt
     if outcome.exception is not None:
@@ -151,7 +258,13 @@ def _report(outcome, seconds: float) -> BuildReport:
             f"{_failure_sentence(results)}: see logs/dbt.log; earlier results are unchanged."
         )
     models = sum(1 for result in results if result.node.resource_type == "model")
-    return BuildReport(models=models, tests=len(results) - models, seconds=seconds)
+    return BuildReport(
+        models=models,
+        tests=len(results) - models,
+        seconds=seconds,
+        manifest_seconds=invocation.manifest_seconds,
+        parsed=invocation.parsed,
+    )
 
 
 def run_dbt_build(
@@ -177,10 +290,16 @@ def run_dbt_build(
             terminal counter.
     """
     os.environ["BACKTEST_DB"] = str(db_path)
-    args = build_arguments(plugin_settings, full_refresh, full_checks)
     started = time.monotonic()
     on_terminal = show_progress and on_node is None and sys.stderr.isatty()
-    outcome = _invoke(args, terminal_progress() if on_terminal else on_node)
+    progress = terminal_progress() if on_terminal else on_node
+    invocation = _invoke(
+        lambda kept: build_arguments(plugin_settings, full_refresh, full_checks, kept),
+        parse_arguments(plugin_settings),
+        progress,
+        db_path,
+        keep_views=not (full_refresh or full_checks),
+    )
     if on_terminal:
         sys.stderr.write("\r" + " " * 78 + "\r")
-    return _report(outcome, time.monotonic() - started)
+    return _report(invocation, time.monotonic() - started)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from backtest.cli.common import add_command
 
@@ -16,6 +17,18 @@ def add_parsers(commands) -> None:
         help="comma-separated request counts (default 1000,10000,100000)",
     )
     bench.add_argument("--workdir", metavar="DIR", help="where to put the benchmark warehouses")
+    bench.add_argument(
+        "--latency-only",
+        action="store_true",
+        help="only the single-request latencies (cold CLI, warm process): seconds, not minutes",
+    )
+    bench.add_argument(
+        "--latency-repeats",
+        type=int,
+        default=3,
+        metavar="N",
+        help="new requests measured for each latency (default 3; the median is shown)",
+    )
     bench = add_command(commands, "export-bench", cmd_export_bench)
     bench.add_argument(
         "--requests",
@@ -34,14 +47,20 @@ def add_parsers(commands) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Time ingest and build for 1k, 10k and 100k demo requests.
+    """Time ingest and build for 1k, 10k and 100k demo requests, and one request.
 
     Benchmark on synthetic demo data (20 symbols x 20 trading days): times ingest and build
-    separately and prints requests/second and peak memory."""
+    separately and prints requests/second and peak memory; then the latency of one new request
+    on cached data, from the CLI and from a warm process."""
     from benchmarks.bench import run_benchmark
+    from benchmarks.latency import run_latency
 
-    sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
-    run_benchmark(sizes, args.workdir)
+    if not args.latency_only:
+        sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+        run_benchmark(sizes, args.workdir)
+        print()
+    workdir = Path(args.workdir) / "latency" if args.workdir else None
+    run_latency(workdir, args.latency_repeats)
     return 0
 
 

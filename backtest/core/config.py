@@ -4,9 +4,11 @@ forward horizons and the plugins' on/off switches are written there once."""
 
 from __future__ import annotations
 
+import copy
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -21,13 +23,33 @@ DEFAULT_FORWARD_BARS = 60
 MAX_LOOKBACK_HOURS = 48.0
 
 
+_parsed_yaml: dict[Path, tuple[tuple[int, int], Any]] = {}
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file's content, parsed once per version of the file (its size and modification
+    time); each call gets its own copy, which the caller may change.
+
+    >>> read_yaml(PROJECT_ROOT / "dbt_project.yml")["name"]
+    'backtest'
+    """
+    stat = path.stat()
+    version = (stat.st_mtime_ns, stat.st_size)
+    cached = _parsed_yaml.get(path)
+    if cached is None or cached[0] != version:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        cached = (version, yaml.load(path.read_text(), Loader=loader))  # noqa: S506 (safe loader)
+        _parsed_yaml[path] = cached
+    return copy.deepcopy(cached[1])
+
+
 def project_vars() -> dict:
     """``vars`` of dbt_project.yml, which dbt reads too (``var('backtest_window')``, ...).
 
     >>> project_vars()["backtest_window"], project_vars()["backtest_horizons"]
     ({'first_offset': -15, 'last_offset': 59}, [5, 15, 30, 60])
     """
-    project = yaml.safe_load((PROJECT_ROOT / "dbt_project.yml").read_text())
+    project = read_yaml(PROJECT_ROOT / "dbt_project.yml")
     return dict(project.get("vars") or {})
 
 

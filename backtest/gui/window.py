@@ -45,6 +45,7 @@ from backtest.gui.panels import (
 )
 from backtest.gui.storage import StoragePanel
 from backtest.gui.workers import (
+    BacktestProcess,
     BacktestWorker,
     Job,
     JobQueue,
@@ -100,6 +101,7 @@ class DashboardWindow(QMainWindow):
 
         self.db_path = Path(db_path)
         self.queue = JobQueue(self)
+        self.backtests = BacktestProcess()
         self.shown = None
         self.last_error: str | None = None
         self._closing = False
@@ -278,7 +280,7 @@ class DashboardWindow(QMainWindow):
 
     def _run(self, spec: RunSpec) -> bool:
         running = any(isinstance(job, BacktestWorker) for job in self._jobs())
-        worker = BacktestWorker(self.db_path, spec)
+        worker = BacktestWorker(self.db_path, spec, self.backtests)
         if not self._submit(worker, self._run_done):
             return False
         if running:
@@ -396,6 +398,7 @@ class DashboardWindow(QMainWindow):
         finish (its results stay consistent), then close. Closing again while a backtest runs
         stops its process at once (the warehouse's runs are crash-safe)."""
         if not self.queue.busy:
+            self.backtests.close()
             event.accept()
             return
         if self._closing:

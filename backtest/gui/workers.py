@@ -11,6 +11,7 @@ the worker thread, when a job first needs them; a backtest runs in a child proce
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -25,7 +26,7 @@ from typing import Any
 from PyQt6.QtCore import QObject, QRunnable, QThreadPool, pyqtSignal
 
 from backtest.core.errors import BacktestError
-from backtest.gui.child import RunOutcome, RunSpec, run_child
+from backtest.gui.child import RunOutcome, RunSpec, run_child, serve_child
 
 LOG = logging.getLogger(__name__)
 HISTORY_LIMIT = 500
@@ -138,23 +139,96 @@ def _load_chart(con: Any, uid: str) -> Any:
     return load_chart_data(con, uid)
 
 
+class BacktestProcess:
+    """The child process a window's backtests run in, one after another, kept between runs.
+
+    Started by the first run (``serve_child``); the next runs find it warm (modules imported,
+    dbt's manifest in memory, great-expectations imported in the background), and it holds the
+    warehouse only while a run builds. A stopped run ends it; the next run starts a new one.
+    """
+
+    def __init__(self) -> None:
+        self._process: Any = None
+        self._jobs: Any = None
+        self._messages: Any = None
+
+    @property
+    def alive(self) -> bool:
+        return self._process is not None and self._process.is_alive()
+
+    @property
+    def pid(self) -> int | None:
+        """The running process's id (None when none runs)."""
+        return self._process.pid if self.alive else None
+
+    @property
+    def process(self) -> Any:
+        """The running process (None when none runs)."""
+        return self._process if self.alive else None
+
+    def submit(self, db_path: Path, spec: RunSpec, title: str) -> tuple[Any, Any]:
+        """Send a job (starting the process when none runs); the process and its messages."""
+        if not self.alive:
+            self.forget()
+            context = multiprocessing.get_context("spawn")
+            receive_jobs, self._jobs = context.Pipe(duplex=False)
+            self._messages, send = context.Pipe(duplex=False)
+            self._process = context.Process(
+                target=serve_child, args=(receive_jobs, send), name="backtests", daemon=True
+            )
+            self._process.start()
+            receive_jobs.close()
+            send.close()
+        self._jobs.send((str(db_path), spec, title))
+        return self._process, self._messages
+
+    def forget(self) -> None:
+        """Drop the ended (or being ended) process; the next job starts a new one."""
+        for connection in (self._jobs, self._messages):
+            if connection is not None:
+                connection.close()
+        self._process = self._jobs = self._messages = None
+
+    def close(self, seconds: float = 10.0) -> Any:
+        """Let the idle process exit (the window closes) without waiting here: a thread reaps
+        it, and ends it if it lingers past ``seconds``. Returns the process (None if none)."""
+        process = self._process if self.alive else None
+        if process is not None:
+            with contextlib.suppress(OSError):
+                self._jobs.send(None)
+            threading.Thread(
+                target=_reap, args=(process, seconds), name="backtests reaper", daemon=True
+            ).start()
+        self.forget()
+        return process
+
+
+def _reap(process: Any, seconds: float) -> None:
+    process.join(seconds)
+    if process.is_alive():
+        process.kill()
+        process.join()
+
+
 class BacktestWorker(Job):
     """Runs backtests through the one pipeline (``run_requests``: ingest, then dbt build) in a
     child process (``backtest.gui.child``), and re-emits what the child reports as signals.
 
     This job's thread only waits on the child's pipe, so the UI thread keeps the interpreter
-    lock; the child alone has the warehouse open while it runs. ``stop`` ends the child at once
-    (the warehouse's runs are crash-safe: an interrupted run leaves the stored results as
-    they were).
+    lock; the child alone has the warehouse open while it runs. With a ``process`` (the window's
+    ``BacktestProcess``) the run goes to that long-lived child; without, to a child of its own
+    that ends with the run. ``stop`` ends the child at once (the warehouse's runs are
+    crash-safe: an interrupted run leaves the stored results as they were).
     """
 
     POLL_SECONDS = 0.05
     STOP_GRACE_SECONDS = 10.0
 
-    def __init__(self, db_path: Path, spec: RunSpec) -> None:
+    def __init__(self, db_path: Path, spec: RunSpec, process: BacktestProcess | None = None):
         super().__init__(f"Backtest of {spec.label}")
         self.db_path = Path(db_path)
         self.spec = spec
+        self.process = process
         self._stop = threading.Event()
         self.exit_code: int | None = None
 
@@ -163,6 +237,14 @@ class BacktestWorker(Job):
         self._stop.set()
 
     def work(self) -> RunOutcome:
+        if self.process is not None:
+            process, receive = self.process.submit(self.db_path, self.spec, self.title)
+            try:
+                return self._follow(process, receive)
+            finally:
+                if self._stop.is_set() or not process.is_alive():  # the next run starts afresh
+                    self._end(process)
+                    self.process.forget()
         context = multiprocessing.get_context("spawn")
         receive, send = context.Pipe(duplex=False)
         process = context.Process(

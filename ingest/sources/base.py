@@ -56,6 +56,9 @@ class IngestReport(LoadReport):
     calls_saved: int = 0
     chunks_fetched: int = 0
     notes: tuple[str, ...] = ()
+    days_held: int = 0
+    """Symbol-days of bars the warehouse already held, so nothing was made or validated for them
+    (a source that makes whole sessions: the demo)."""
 
     @classmethod
     def of(cls, load: LoadReport, data_source: str, **extra) -> IngestReport:
@@ -73,9 +76,10 @@ class IngestReport(LoadReport):
 
     def summary_lines(self) -> list[str]:
         """Short lines for the command line: what was loaded, fetched and validated."""
+        held = f"; {plural(self.days_held, 'symbol-day')} already held" if self.days_held else ""
         lines = [
             f"Bars: {self.inserted:,} new, {self.updated:,} updated, {self.unchanged:,} unchanged, "
-            f"{self.rejected:,} rejected ({self.data_source})"
+            f"{self.rejected:,} rejected ({self.data_source}){held}"
         ]
         if self.data_source.startswith("polygon"):
             lines.append(

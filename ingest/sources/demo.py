@@ -1,5 +1,12 @@
 """The demo source: SYNTHETIC whole days from ``ingest.demo``, never beside real data unless the
-user allows it."""
+user allows it.
+
+Each symbol-day is made, validated and loaded once: the days loaded are recorded in the coverage
+(``ingest.coverage``), as a fetching source records its ranges, so a request on a day the
+warehouse already holds generates, validates and loads nothing (and does not import
+great-expectations). Clearing the cache (``backtest cache --clear``) cuts the coverage back, and
+the next run makes those days again.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +18,9 @@ import pandas as pd
 from backtest.core.errors import BacktestError
 from backtest.core.warehouse import connect
 from ingest import demo
+from ingest.coverage import missing_ranges, record_ranges
 from ingest.load import replace_ticks
-from ingest.planning import merge_ranges, plan_windows, signal_ranges, split_by_day
+from ingest.planning import merge_ranges, needed_days
 from ingest.sources.base import Batch, IngestReport, SourceOptions, load_batch
 
 
@@ -28,17 +36,22 @@ class DemoSource:
         return demo.DATA_SOURCE, demo.DATA_SOURCE
 
     def load(self, batch: Batch) -> IngestReport:
-        bars = demo.demo_bars(plan_windows(batch.requests))
+        needed = needed_days(batch.requests, batch.kinds)
         ticks = {}
         with connect(batch.db_path) as con:
             if not batch.options.allow_synthetic:
                 refuse_demo_beside_real_data(con, batch.db_path)
+            days = _missing_days(con, needed)
             con.begin()
-            load = load_batch(con, batch.requests, [bars], demo.DATA_SOURCE)
+            bar_days = days[days.kind == "bars"]
+            bars = [demo.demo_bars(bar_days)] if len(bar_days) else []
+            load = load_batch(con, batch.requests, bars, demo.DATA_SOURCE)
             for kind in batch.kinds[1:]:
-                ticks[kind] = _load_demo_ticks(con, batch.requests, kind)
+                ticks[kind] = _load_demo_ticks(con, days[days.kind == kind], kind)
+            record_ranges(con, days, demo.DATA_SOURCE)
             con.commit()
-        return IngestReport.of(load, demo.DATA_SOURCE, **ticks)
+        held = (needed.kind == "bars").sum() - len(bar_days)
+        return IngestReport.of(load, demo.DATA_SOURCE, days_held=int(held), **ticks)
 
 
 def refuse_demo_beside_real_data(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
@@ -66,13 +79,22 @@ def refuse_demo_beside_real_data(con: duckdb.DuckDBPyConnection, db_path: Path) 
         )
 
 
-def _load_demo_ticks(con: duckdb.DuckDBPyConnection, requests: pd.DataFrame, kind: str) -> int:
-    """SYNTHETIC trades or quotes for the whole New York days the signal inputs touch."""
-    days = split_by_day(signal_ranges(requests))
-    days = days[days.symbol.isin(list(demo.UNIVERSE))].drop_duplicates(["symbol", "day"])
-    ranges = days.assign(start_time=days.day_start, end_time=days.day_end)
-    windows = merge_ranges(ranges)
-    return replace_ticks(con, kind, demo.demo_ticks(kind, windows), ranges, demo.DATA_SOURCE)
+def _missing_days(con: duckdb.DuckDBPyConnection, needed: pd.DataFrame) -> pd.DataFrame:
+    """The whole days of ``needed`` (``kind, symbol, day, start_time, end_time``) that the
+    coverage of the demo source does not hold entirely (a cleared part makes the day again)."""
+    kinds = needed.kind.unique().tolist()
+    numbered = needed[["kind", "symbol", "start_time", "end_time"]].assign(row=range(len(needed)))
+    gaps = missing_ranges(con, numbered, dict.fromkeys(kinds, demo.DATA_SOURCE))
+    return needed.iloc[sorted(set(gaps.row))].reset_index(drop=True)
+
+
+def _load_demo_ticks(con: duckdb.DuckDBPyConnection, days: pd.DataFrame, kind: str) -> int:
+    """SYNTHETIC trades or quotes for ``days`` (whole New York days), replacing what the demo
+    stored there."""
+    if days.empty:
+        return 0
+    windows = merge_ranges(days[days.symbol.isin(list(demo.UNIVERSE))])
+    return replace_ticks(con, kind, demo.demo_ticks(kind, windows), days, demo.DATA_SOURCE)
 
 
 SOURCE = DemoSource()

@@ -1,20 +1,31 @@
 """The files source: the user's bar files (and trade and quote files), read in bounded chunks and
-loaded whole, since the files are the user's chosen cache."""
+loaded whole, since the files are the user's chosen cache.
+
+A load remembers its fingerprint (every file's path, size and modification time, and the reading
+options): when the next run names the same files, unchanged, and nothing loaded or cleared files
+data since, nothing is read, validated or loaded again (and great-expectations is not imported).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from collections.abc import Sequence
+from pathlib import Path
 
 import duckdb
 
 from backtest.core.warehouse import connect
 from ingest import files
+from ingest.coverage import last_file_load, record_file_load
 from ingest.files import expand_paths
 from ingest.load import replace_ticks
 from ingest.sources.base import Batch, IngestReport, SourceOptions, load_batch
 from ingest.tick_files import read_tick_files
 
 LABEL = "files"
+UNCHANGED_NOTE = "The files are unchanged since their last load: nothing was read again."
 
 
 class FilesSource:
@@ -31,6 +42,14 @@ class FilesSource:
 
     def load(self, batch: Batch) -> IngestReport:
         options = batch.options
+        fingerprint = files_fingerprint(options)
+        with connect(batch.db_path) as con:
+            if fingerprint is not None and last_file_load(con) == fingerprint:
+                con.begin()
+                load = load_batch(con, batch.requests, [], LABEL)
+                con.commit()
+                missing = [kind for kind in batch.kinds[1:] if not options.tick_files.get(kind)]
+                return IngestReport.of(load, LABEL, notes=(UNCHANGED_NOTE, *_notes(missing)))
         folder = batch.db_path.parent if batch.db_path.parent.is_dir() else None
         spool = files.spooled_bar_batches(
             options.bar_paths, options.files, files.CHUNK_ROWS, folder
@@ -41,10 +60,37 @@ class FilesSource:
             load = load_batch(con, batch.requests, chunks, LABEL)
             for kind, paths in options.tick_files.items():
                 ticks[kind] = _load_tick_files(con, kind, paths)
+            if fingerprint is not None:
+                record_file_load(con, fingerprint)
             con.commit()
         skipped = [kind for kind in batch.kinds[1:] if not ticks.get(kind)]
-        notes = tuple(f"No {kind} were loaded: give them with --{kind} PATH." for kind in skipped)
-        return IngestReport.of(load, LABEL, notes=notes, **ticks)
+        return IngestReport.of(load, LABEL, notes=_notes(skipped), **ticks)
+
+
+def _notes(kinds: Sequence[str]) -> tuple[str, ...]:
+    return tuple(f"No {kind} were loaded: give them with --{kind} PATH." for kind in kinds)
+
+
+def files_fingerprint(options: SourceOptions) -> str | None:
+    """A digest of every bar and tick file (resolved path, size, modification time) and the
+    reading options; None when a file cannot be looked at (the load then says why)."""
+    try:
+        bars = [_stamp(path) for path in expand_paths(options.bar_paths)]
+        ticks = {
+            kind: [_stamp(Path(path)) for path in paths]
+            for kind, paths in sorted(options.tick_files.items())
+        }
+    except OSError:
+        return None
+    reading = dataclasses.asdict(options.files)
+    text = json.dumps([bars, ticks, reading], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _stamp(path: Path) -> list:
+    resolved = path.resolve()
+    stat = resolved.stat()
+    return [str(resolved), stat.st_size, stat.st_mtime_ns]
 
 
 def _load_tick_files(con: duckdb.DuckDBPyConnection, kind: str, paths: Sequence[str]) -> int:

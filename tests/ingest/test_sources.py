@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import pandas as pd
@@ -22,11 +23,12 @@ def test_demo_trades_and_quotes_load_only_when_asked_and_only_once(settings):
     _, plain = ingest_batch(settings.db_path, requests, "demo")
     assert (plain.trades, plain.quotes) == (0, 0)
     assert query(settings.db_path, "select count(*) from raw.trades") == [(0,)]
-    for _ in range(2):
-        _, report = ingest_batch(settings.db_path, requests, "demo", options=TICKS)
+    _, report = ingest_batch(settings.db_path, requests, "demo", options=TICKS)
+    _, again = ingest_batch(settings.db_path, requests, "demo", options=TICKS)
     day = date(2024, 6, 27)
     trades, quotes = session_trades("AAPL", day), session_quotes("AAPL", day)
     assert (report.trades, report.quotes) == (len(trades), len(quotes))
+    assert (again.trades, again.quotes) == (0, 0)  # the day's ticks are held: not made again
     stored = query(
         settings.db_path, "select count(*), sum(size), epoch_ns(min(sip_time)) from raw.trades"
     )
@@ -81,6 +83,8 @@ def test_trade_and_quote_files_load_once_and_replace_their_span(settings, tmp_pa
     for _ in range(2):
         _, report = ingest_batch(settings.db_path, request, "files", [bars], options)
         assert (report.trades, report.quotes, report.notes) == (2, 1, ())
+        stat = trades.stat()  # changed files are read again, replacing what they loaded
+        os.utime(trades, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     assert query(settings.db_path, "select count(*), sum(size) from raw.trades") == [(2, 150.0)]
     assert query(
         settings.db_path, "select symbol, bid_price, ask_size, data_source from raw.quotes"
