@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -9,8 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from backtest.build.dbt import BuildReport, NodeProgress, run_dbt_build
+from backtest.build.dbt import BuildReport, NodeProgress, pending_requests, run_dbt_build
 from backtest.core.config import Settings
+from backtest.core.errors import BacktestError
 from backtest.core.requests import RunOptions, duplicates_note, prepare_requests
 from backtest.core.text import plural, stage_printer
 from backtest.core.warehouse import hold, stored_calculation_names
@@ -22,6 +24,9 @@ from plugins.loader import (
     plugin_settings,
 )
 from plugins.storage import refresh_adapter_tables
+
+CHUNK_ENV = "BACKTEST_CHUNK_SIZE"
+DEFAULT_CHUNK_SIZE = 100_000
 
 
 @dataclass(frozen=True)
@@ -46,29 +51,74 @@ class RunReport:
     """Wall time of the ingest (requests stored, data loaded); the build's is in ``build``."""
 
 
+def chunk_size() -> int:
+    """The most pending requests one dbt build computes (``BACKTEST_CHUNK_SIZE``, default
+    100,000): a larger batch is built in several builds, so memory stays bounded."""
+    raw = os.environ.get(CHUNK_ENV, "").strip()
+    try:
+        size = int(raw) if raw else DEFAULT_CHUNK_SIZE
+    except ValueError:
+        size = 0
+    if size < 1:
+        raise BacktestError(f"{CHUNK_ENV}={raw!r} is not a positive number of requests.")
+    return size
+
+
+def _combined(reports: list[BuildReport], seconds: float) -> BuildReport:
+    return BuildReport(
+        models=sum(report.models for report in reports),
+        tests=sum(report.tests for report in reports),
+        seconds=seconds,
+        manifest_seconds=sum(report.manifest_seconds for report in reports),
+        parsed=any(report.parsed for report in reports),
+    )
+
+
 def build_warehouse(
     settings: Settings,
     full_refresh: bool = False,
     show_progress: bool = True,
     full_checks: bool = False,
     on_node: NodeProgress | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> BuildReport:
     """Build the pending requests (every stored one on a full refresh), each with its own
     calculations: the enabled plugins, or those its run named with ``--calculation``.
-    ``on_node(done, total, name)`` follows the build node by node."""
+    ``on_node(done, total, name)`` follows the build node by node.
+
+    More pending requests than ``chunk_size()`` are built in chunks of that size, the first by
+    uid first, one dbt build each on the same parsed manifest, until nothing is pending (``say``
+    reports each chunk); the whole-table checks of ``full_checks`` run with the last one.
+    """
+    size = chunk_size()
+    started = time.monotonic()
     with hold(settings.db_path) as con:
         named = stored_calculation_names(con)
         plugins = build_plugin_settings(named)
-        report = run_dbt_build(
-            settings.db_path,
-            plugin_settings=plugins,
-            full_refresh=full_refresh,
-            show_progress=show_progress,
-            full_checks=full_checks,
-            on_node=on_node,
-        )
+        pending = pending_requests(con, full_refresh)
+        chunks = max(1, -(-pending // size))
+        reports = []
+        for chunk in range(chunks):
+            if chunks > 1 and say is not None:
+                first = chunk * size + 1
+                last = min(pending, first + size - 1)
+                say(
+                    f"  chunk {chunk + 1} of {chunks}: requests {first:,}-{last:,} "
+                    f"of {pending:,} [{time.monotonic() - started:,.0f} s]"
+                )
+            reports.append(
+                run_dbt_build(
+                    settings.db_path,
+                    plugin_settings=plugins,
+                    full_refresh=full_refresh and chunk == 0,
+                    show_progress=show_progress,
+                    full_checks=full_checks and chunk == chunks - 1,
+                    on_node=on_node,
+                    chunk_size=size,
+                )
+            )
         refresh_adapter_tables(con, plugins)
-        return report
+        return _combined(reports, time.monotonic() - started)
 
 
 def run_requests(
@@ -109,7 +159,7 @@ def run_requests(
         )
         ingested = time.monotonic() - started
         say(f"Building {plural(len(requests), 'request')} with dbt ...")
-        build = build_warehouse(settings, full_refresh, show_progress, on_node=on_node)
+        build = build_warehouse(settings, full_refresh, show_progress, on_node=on_node, say=say)
     return RunReport(
         uids=requests.uid.tolist(),
         load=load,

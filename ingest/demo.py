@@ -122,20 +122,19 @@ def session_bars(symbol: str, day: date) -> pd.DataFrame:
     times = local_start.tz_convert("UTC").tz_localize(None) + pd.to_timedelta(
         np.arange(SESSION_MINUTES), unit="min"
     )
+    open_, close = open_.round(2), close.round(2)
     bars = pd.DataFrame(
         {
             "symbol": symbol,
             "bar_time": times,
-            "open": open_.round(2),
-            "close": close.round(2),
-            "high": high.round(2),
-            "low": low.round(2),
+            "open": open_,
+            "high": np.maximum(np.maximum(open_, high.round(2)), close),
+            "low": np.minimum(np.minimum(open_, low.round(2)), close),
+            "close": close,
             "volume": np.maximum(volume, 1.0),
         }
-    )[traded & (volume > 0)]
-    bars["high"] = bars[["open", "high", "close"]].max(axis=1)
-    bars["low"] = bars[["open", "low", "close"]].min(axis=1)
-    return bars[["symbol", "bar_time", "open", "high", "low", "close", "volume"]]
+    )
+    return bars[traded & (volume > 0)]
 
 
 def local_days(start_time: pd.Timestamp, end_time: pd.Timestamp) -> list[date]:

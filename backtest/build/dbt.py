@@ -27,6 +27,8 @@ from backtest.core.text import plural
 from backtest.core.warehouse import connect
 
 FAILED_STATUSES = {"error", "fail", "runtime error"}
+CHUNK_VAR = "backtest_chunk_size"
+"""The dbt var bounding the pending requests one build computes (``int_requests_pending``)."""
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
@@ -110,8 +112,9 @@ def _release_warehouse() -> None:
             DuckDBConnectionManager._ENV = None
 
 
-def _common_arguments(plugin_settings: dict | None) -> list[str]:
-    """What a parse and a build share: the project, the logs, the target folder and the vars.
+def _common_arguments(plugin_settings: dict | None, chunk_size: int | None = None) -> list[str]:
+    """What a parse and a build share: the project, the logs, the target folder and the vars
+    (the plugin settings; the most pending requests one build computes, ``chunk_size``).
 
     Anonymous usage statistics (dbt posts events over the network, synchronously, during the
     build) are off unless ``DBT_SEND_ANONYMOUS_USAGE_STATS`` says otherwise.
@@ -132,8 +135,13 @@ def _common_arguments(plugin_settings: dict | None) -> list[str]:
     ]
     if "DBT_SEND_ANONYMOUS_USAGE_STATS" not in os.environ:
         args.append("--no-send-anonymous-usage-stats")
+    variables = {}
     if plugin_settings is not None:
-        args += ["--vars", json.dumps({"backtest_plugins": plugin_settings}, sort_keys=True)]
+        variables["backtest_plugins"] = plugin_settings
+    if chunk_size is not None:
+        variables[CHUNK_VAR] = chunk_size
+    if variables:
+        args += ["--vars", json.dumps(variables, sort_keys=True)]
     return args
 
 
@@ -142,13 +150,15 @@ def target_path() -> Path:
     return Path(os.environ.get("DBT_TARGET_PATH", str(PROJECT_ROOT / "target")))
 
 
-def parse_arguments(plugin_settings: dict | None = None) -> list[str]:
+def parse_arguments(
+    plugin_settings: dict | None = None, chunk_size: int | None = None
+) -> list[str]:
     """The ``dbt parse`` arguments for the manifest the builds with these settings use.
 
     >>> parse_arguments()[0], parse_arguments()[-1]
     ('parse', '--no-write-json')
     """
-    return ["parse", *_common_arguments(plugin_settings), "--no-write-json"]
+    return ["parse", *_common_arguments(plugin_settings, chunk_size), "--no-write-json"]
 
 
 def build_arguments(
@@ -156,6 +166,7 @@ def build_arguments(
     full_refresh: bool = False,
     full_checks: bool = False,
     kept: Sequence[str] = (),
+    chunk_size: int | None = None,
 ) -> list[str]:
     """The ``dbt build`` arguments for the project at the repository root.
 
@@ -166,7 +177,7 @@ def build_arguments(
     >>> build_arguments(full_refresh=True)[-4:]
     ['--exclude-resource-type', 'unit_test', '--exclude', 'tag:full_scan,resource_type:test']
     """
-    args = ["build", *_common_arguments(plugin_settings)]
+    args = ["build", *_common_arguments(plugin_settings, chunk_size)]
     if full_refresh:
         args.append("--full-refresh")
     if not full_checks:
@@ -274,6 +285,7 @@ def run_dbt_build(
     show_progress: bool = True,
     full_checks: bool = False,
     on_node: NodeProgress | None = None,
+    chunk_size: int | None = None,
 ) -> BuildReport:
     """Build every model and test against ``db_path``; raise ``BacktestError`` on failure.
 
@@ -288,14 +300,16 @@ def run_dbt_build(
             `dbt build` and `backtest build` run everything.
         on_node: Called as each node finishes (a dashboard's progress bar); replaces the
             terminal counter.
+        chunk_size: Compute at most this many pending requests (the first by uid); the
+            others stay pending for the next build (``pending_requests``).
     """
     os.environ["BACKTEST_DB"] = str(db_path)
     started = time.monotonic()
     on_terminal = show_progress and on_node is None and sys.stderr.isatty()
     progress = terminal_progress() if on_terminal else on_node
     invocation = _invoke(
-        lambda kept: build_arguments(plugin_settings, full_refresh, full_checks, kept),
-        parse_arguments(plugin_settings),
+        lambda kept: build_arguments(plugin_settings, full_refresh, full_checks, kept, chunk_size),
+        parse_arguments(plugin_settings, chunk_size),
         progress,
         db_path,
         keep_views=not (full_refresh or full_checks),
@@ -303,3 +317,24 @@ def run_dbt_build(
     if on_terminal:
         sys.stderr.write("\r" + " " * 78 + "\r")
     return _report(invocation, time.monotonic() - started)
+
+
+def pending_requests(con: duckdb.DuckDBPyConnection, full_refresh: bool = False) -> int:
+    """How many stored requests the next build computes with no chunk bound: those whose
+    (uid, requested_at) is not in ``bt_index`` (every one on a full refresh or a first build),
+    as ``int_requests_pending`` selects them."""
+    built = con.execute(
+        "select count(*) from duckdb_tables() where database_name = current_database() "
+        "and schema_name = current_schema() and table_name = 'bt_index'"
+    ).fetchone()[0]
+    if full_refresh or not built:
+        return con.execute("select count(*) from raw.requests").fetchone()[0]
+    return con.execute(
+        """
+        select count(*) from raw.requests as requests
+        where not exists (
+            select 1 from bt_index as built
+            where built.uid = requests.uid and built.requested_at = requests.requested_at
+        )
+        """
+    ).fetchone()[0]

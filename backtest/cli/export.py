@@ -11,7 +11,7 @@ from pathlib import Path
 
 from backtest.cli.common import add_command
 from backtest.core.errors import BacktestError
-from backtest.core.text import plural
+from backtest.core.progress import ProgressBar
 from plugins.loader import store_hooks
 
 
@@ -62,18 +62,24 @@ def add_parsers(commands) -> None:
     )
 
 
-def _progress_printer(stream=sys.stderr):
-    def show(done) -> None:
-        line = f"\r  {done.table}: {done.operation} {done.done:,}/{plural(done.total, 'row')}"
-        stream.write(line.ljust(78))
-        stream.flush()
+class _ExportProgress:
+    """A progress bar per table and operation on a terminal: rows sent of the total and the
+    time since that table's delivery began; nothing when stderr is a file or a pipe."""
 
-    return show if stream.isatty() else None
+    def __init__(self) -> None:
+        self.bar: ProgressBar | None = None
 
+    def __call__(self, done) -> None:
+        label = f"{done.table} {done.operation}"
+        if self.bar is None or self.bar.label != label:
+            self.close()
+            self.bar = ProgressBar(label, total=done.total, unit="row")
+        self.bar.update(done.done, done.total)
 
-def _clear_progress(stream=sys.stderr) -> None:
-    if stream.isatty():
-        stream.write("\r" + " " * 78 + "\r")
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -92,17 +98,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     target = ExportTarget.from_env(
         args.transport, args.db_url, args.supabase_url, args.supabase_key, args.batch_size
     )
+    progress = _ExportProgress()
     try:
         report = export_tables(
             settings.db_path,
             target,
             full=args.full,
             init_schema=args.init_schema,
-            progress=_progress_printer(),
+            progress=progress,
             store_hooks=store_hooks(),
         )
     finally:
-        _clear_progress()
+        progress.close()
     print(report.summary())
     return 0
 
@@ -115,18 +122,16 @@ def store_supabase(db_path: Path) -> int:
     """
     from backtest.export import ExportTarget, export_tables
 
+    progress = _ExportProgress()
     try:
         report = export_tables(
-            db_path,
-            ExportTarget.from_env(),
-            progress=_progress_printer(),
-            store_hooks=store_hooks(),
+            db_path, ExportTarget.from_env(), progress=progress, store_hooks=store_hooks()
         )
     except BacktestError as error:
-        _clear_progress()
+        progress.close()
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
-    _clear_progress()
+    progress.close()
     print(report.summary().splitlines()[-1])
     return 0
 

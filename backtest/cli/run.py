@@ -41,8 +41,9 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--output",
-        metavar="JSON",
-        help="write results: one object for one request, an array for a batch",
+        metavar="FILE",
+        help="write results to FILE.json (one object for one request, an array for a batch) "
+        "or FILE.parquet (one row per request)",
     )
     parser.add_argument(
         "--full-refresh",
@@ -67,13 +68,13 @@ def add_parsers(commands) -> None:
 
 
 def _report(settings: Settings, uids: list[str], output: Path | None, single: bool) -> int:
-    from backtest.build.results import fetch_results, summarize, write_output
+    from backtest.build.results import summarize, write_output
 
     with connect(settings.db_path) as con:
         summary = summarize(con, uids)
         print(summary.text)
         if output:
-            write_output(output, fetch_results(con, uids), single)
+            write_output(con, uids, output, single, show_progress=True)
             print(f"Results written to {output}")
     print(f"Warehouse: {settings.db_path}")
     if summary.found_nothing:
@@ -91,10 +92,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Backtest one request or a CSV of requests.
 
     Load the bars each request needs, run dbt build, print a summary."""
-    from backtest.build.results import check_output_path
+    from backtest.build.results import check_results_path
     from backtest.engine import run_requests
 
-    output = check_output_path(args.output) if args.output else None
+    output = check_results_path(args.output) if args.output else None
     settings = Settings.from_env(args.db, args.wait)
     frame, single = request_frame(args)
     options = RunOptions(args.lookback_hours, args.forward_bars)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,33 @@ def project_vars() -> dict:
     """
     project = read_yaml(PROJECT_ROOT / "dbt_project.yml")
     return dict(project.get("vars") or {})
+
+
+ENV_VAR = re.compile(r"\{\{\s*env_var\(\s*'(\w+)'\s*(?:,\s*'([^']*)'\s*)?\)\s*\}\}")
+
+
+def duckdb_settings(db_path: Path) -> dict[str, str]:
+    """The DuckDB settings of profiles.yml's warehouse target (``settings:``), which dbt applies
+    to its connections, rendered for ``db_path``: Python's connections apply the same ones.
+
+    Only ``env_var('NAME', 'default')`` is rendered; ``BACKTEST_DB`` is ``db_path``.
+
+    >>> duckdb_settings(Path("/tmp/w.duckdb"))["preserve_insertion_order"]
+    'false'
+    """
+    profile = read_yaml(PROJECT_ROOT / "profiles.yml")["backtest"]
+    target = profile["outputs"][profile["target"]]
+
+    def render(match: re.Match) -> str:
+        if match[1] == "BACKTEST_DB":
+            return str(db_path)
+        return os.environ.get(match[1], match[2] or "")
+
+    settings = target.get("settings") or {}
+    return {
+        key: str(value).lower() if isinstance(value, bool) else ENV_VAR.sub(render, str(value))
+        for key, value in settings.items()
+    }
 
 
 _WINDOW = project_vars()["backtest_window"]

@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from backtest.core.config import duckdb_settings
 from backtest.core.errors import BacktestError
 
 WAIT_ENV = "BACKTEST_WAIT"
@@ -122,7 +123,7 @@ def _open(db_path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     announced = None
     while True:
         try:
-            return duckdb.connect(str(db_path), read_only=read_only)
+            con = duckdb.connect(str(db_path), read_only=read_only)
         except duckdb.IOException as error:
             holder = LOCK_HOLDER.search(str(error))
             if holder is None:
@@ -144,6 +145,10 @@ def _open(db_path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
                     flush=True,
                 )
             time.sleep(0.2)
+            continue
+        for key, value in duckdb_settings(db_path).items():
+            con.execute(f"set {key} = '{value}'")
+        return con
 
 
 @contextmanager

@@ -36,7 +36,10 @@ from backtest.export.transport import DeliveryError, Transport
 
 @dataclass(frozen=True)
 class BatchDone:
-    """Progress: one batch committed at the target and recorded in the warehouse."""
+    """Progress: one batch committed at the target and recorded in the warehouse.
+
+    Before a table's first batch of an operation there is one event with ``batch`` 0 and
+    ``done`` 0 (the table's delivery starts now: ``total`` rows to send)."""
 
     table: str
     operation: str
@@ -249,6 +252,8 @@ class _Delivery:
         """Deliver ``total`` staged rows of ``spec`` (``upsert`` or ``delete``) batch by batch."""
         counts = self.upserted if operation == "upsert" else self.deleted
         counts.setdefault(spec.name, 0)
+        if self.progress and total:
+            self.progress(BatchDone(spec.name, operation, 0, 0, 0, total))
         for number, (start, stop) in enumerate(self._batches(total), start=1):
             try:
                 if operation == "upsert":
@@ -289,7 +294,8 @@ def export_tables(
         full: Send every row again, not only the changed ones (rows stay identical).
         init_schema: Create missing target tables, and add the columns an existing table
             lacks, first (never drops or rewrites data).
-        progress: Called after every batch that the target committed.
+        progress: Called before each table's first batch (``batch`` 0) and after every
+            batch that the target committed.
         specs: The tables to export; default every DDL file's tables.
         store_hooks: Plugins' own ``store_results`` by plugin name (``plugins.loader.
             store_hooks()``), each called after every delivered ``bt_signals`` batch with the

@@ -25,6 +25,10 @@ def model(dbt, session):
     pending = requests.df()
     symbols = ", ".join("'" + symbol.replace("'", "''") + "'" for symbol in pending.symbol.unique())
     in_symbols = f"symbol in ({symbols or 'null'})"
-    trades = dbt.ref("stg_raw__trades").filter(in_symbols).df() if needs.needs_trades else None
-    quotes = dbt.ref("stg_raw__quotes").filter(in_symbols).df() if needs.needs_quotes else None
-    return run_adapters(settings, pending, bars.df(), trades, quotes)
+    # tables keep no insertion order (profiles.yml): each adapter gets its rows in time order
+    trades = quotes = None
+    if needs.needs_trades:
+        trades = dbt.ref("stg_raw__trades").filter(in_symbols).order("trade_time").df()
+    if needs.needs_quotes:
+        quotes = dbt.ref("stg_raw__quotes").filter(in_symbols).order("quote_time").df()
+    return run_adapters(settings, pending, bars.order("uid, bar_index").df(), trades, quotes)

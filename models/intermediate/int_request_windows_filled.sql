@@ -46,13 +46,25 @@ minute_grid as (
 
 ),
 
+{# Many requests share a minute of a symbol: the last real bar at or before each distinct
+    minute is looked up once, then handed to every request's grid row. #}
+needed_minutes as (
+
+    select distinct
+        symbol,
+        data_source,
+        bar_time
+
+    from minute_grid
+
+),
+
 last_real_bars as (
 
     select
-        minute_grid.uid,
-        minute_grid.bar_offset,
-        minute_grid.bar_time,
-        minute_grid.horizon_start_time,
+        needed_minutes.symbol,
+        needed_minutes.data_source,
+        needed_minutes.bar_time,
         bars.bar_time as source_bar_time,
         bars.open,
         bars.high,
@@ -60,29 +72,33 @@ last_real_bars as (
         bars.close,
         bars.volume
 
-    from minute_grid
+    from needed_minutes
     asof left join bars
-        on minute_grid.symbol = bars.symbol
-        and minute_grid.data_source = bars.data_source
-        and minute_grid.bar_time >= bars.bar_time
+        on needed_minutes.symbol = bars.symbol
+        and needed_minutes.data_source = bars.data_source
+        and needed_minutes.bar_time >= bars.bar_time
 
 ),
 
 filled as (
 
     select
-        uid,
-        bar_offset,
-        bar_time,
-        coalesce(source_bar_time = bar_time, false) as is_real,
-        source_bar_time >= horizon_start_time as has_price,
-        open,
-        high,
-        low,
-        close,
-        volume
+        minute_grid.uid,
+        minute_grid.bar_offset,
+        minute_grid.bar_time,
+        coalesce(last_real_bars.source_bar_time = minute_grid.bar_time, false) as is_real,
+        last_real_bars.source_bar_time >= minute_grid.horizon_start_time as has_price,
+        last_real_bars.open,
+        last_real_bars.high,
+        last_real_bars.low,
+        last_real_bars.close,
+        last_real_bars.volume
 
-    from last_real_bars
+    from minute_grid
+    inner join last_real_bars
+        on minute_grid.symbol = last_real_bars.symbol
+        and minute_grid.data_source = last_real_bars.data_source
+        and minute_grid.bar_time = last_real_bars.bar_time
 
 ),
 

@@ -1,4 +1,4 @@
-{{ config(materialized='table', unique_key=none, incremental_strategy=none) }}
+{{ config(materialized='view') }}
 {#- The event study: the mean path of the direction-signed return from the entry price to the
     close of each bar of the window (offsets -15..59), per group of requests with forward data.
     A request belongs to several groups (all, its direction, its consensus, whether the

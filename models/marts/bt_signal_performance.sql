@@ -1,4 +1,4 @@
-{{ config(materialized='table', unique_key=none, incremental_strategy=none) }}
+{{ config(materialized='view') }}
 {#- How well each calculation, and the consensus, called the price over each forward horizon
     (var backtest_horizons), over every stored request with a return at that horizon. A call is
     a hit when BULLISH meets a rising price or BEARISH a falling one (the raw price move,

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 import pytest
 
 from backtest.cli import COMMANDS, build_parser, main
@@ -55,6 +56,27 @@ def test_batch_writes_an_array_in_request_order(db, tmp_path):
     assert main(["run", "--requests", str(requests), "--db", db, "--output", str(output)]) == 0
     uids = [item["uid"] for item in json.loads(output.read_text())]
     assert uids == ["MSFT.062724.1405.S", "AAPL.062724.1335.L"]
+
+
+def test_single_request_writes_a_one_row_parquet(db, tmp_path):
+    output = tmp_path / "result.parquet"
+    assert main(["run", *SINGLE, "--db", db, "--output", str(output)]) == 0
+    (row,) = pq.read_table(output).to_pylist()
+    assert row["uid"] == "AAPL.062724.1335.L"
+    assert row["consensus"]["vote_breakdown"].keys() == {"BULLISH", "BEARISH", "NEUTRAL"}
+    assert row["forward"]["entry_price"] > 0 and row["signals"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["cli.duckdb", "result.parquet"]
+
+
+@pytest.mark.parametrize("name", ["results.csv", "results", "results.json.gz"])
+def test_an_output_that_is_neither_json_nor_parquet_is_refused(db, tmp_path, capsys, name):
+    assert main(["run", *SINGLE, "--db", db, "--output", str(tmp_path / name)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == (
+        f"error: --output {tmp_path / name}: results are written as .json or .parquet, "
+        "e.g. results.parquet."
+    )
+    assert list(tmp_path.iterdir()) == []  # no warehouse, no output, no .partial
 
 
 @pytest.mark.parametrize(

@@ -104,8 +104,9 @@ def test_batches_have_the_configured_size(warehouse, pg, pg_url):
     done = []
     report = export_tables(warehouse, target, init_schema=True, progress=done.append)
     bars = [event for event in done if event.table == "bt_bars"]
-    assert [event.rows for event in bars] == [70, 70, 70, 70, 20]
-    assert [event.done for event in bars] == [70, 140, 210, 280, 300]
+    assert [event.rows for event in bars] == [0, 70, 70, 70, 70, 20]  # 0: delivery starts
+    assert [event.done for event in bars] == [0, 70, 140, 210, 280, 300]
+    assert [event.batch for event in bars] == [0, 1, 2, 3, 4, 5]
     assert _by_table(report)["bt_bars"].batches == math.ceil(300 / 70)
     assert [event.table for event in done][0] == "bt_index"
     assert_replica(warehouse, pg)
