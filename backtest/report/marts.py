@@ -68,7 +68,12 @@ def render_mart(name: str, relations: Mapping[str, str]) -> str:
 
 
 def query_mart(
-    con: duckdb.DuckDBPyConnection, name: str, relations: Mapping[str, str]
+    con: duckdb.DuckDBPyConnection, name: str, relations: Mapping[str, str], **equal: object
 ) -> pd.DataFrame:
-    """The rows of mart ``name`` computed over ``relations`` (one small frame)."""
-    return con.execute(render_mart(name, relations)).df()
+    """The rows of mart ``name`` computed over ``relations`` (one small frame), only those whose
+    columns equal the ``equal`` values when given."""
+    sql = render_mart(name, relations)
+    if not equal:
+        return con.execute(sql).df()
+    condition = " and ".join(f"{column} = ${column}" for column in equal)
+    return con.execute(f"select * from ({sql}) where {condition}", equal).df()

@@ -19,6 +19,7 @@ import duckdb
 import plotly.graph_objects as go
 import plotly.offline
 
+from backtest.core.errors import BacktestError
 from backtest.core.text import plural
 from backtest.core.warehouse import connect
 from backtest.report import figures, queries
@@ -424,7 +425,17 @@ def write_report(
     """Read the warehouse (read-only), build the report and write it to ``output``."""
     started = time.perf_counter()
     with connect(db_path, read_only=True) as con:
-        report = build_report(con, db_path, where, title, notify)
+        # The builds' memory_limit (profiles.yml) bounds work that spills to disk; the event
+        # path's exact medians cannot spill, so a report, which only reads, may use DuckDB's
+        # default share of the machine (80% of its memory).
+        con.execute("reset memory_limit")
+        try:
+            report = build_report(con, db_path, where, title, notify)
+        except duckdb.OutOfMemoryException:
+            raise BacktestError(
+                f"The report on {db_path} ran out of memory: narrow the selection with --where "
+                "(e.g. one symbol or month), or run it on a machine with more memory."
+            ) from None
     notify(f"Writing {output} ...")
     size = _atomic_write(output, render_html(report))
     return WrittenReport(
