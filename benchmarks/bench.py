@@ -332,39 +332,31 @@ def _growth(figures: list[dict], seconds_key: str) -> list[str]:
 
 def render(figures: list[dict], via_files: bool) -> str:
     """The benchmark's table."""
-    if via_files:
-        for row in figures:
-            row["total_seconds"] = row["run_seconds"]
-        headers = ["requests", "run s", "CPU s", "req/s", "us/req", "vs prev"]
-        rows = [
-            [
-                row["requests"],
-                row["run_seconds"],
-                row["cpu_seconds"],
-                row["requests"] / row["run_seconds"],
-                1e6 * row["run_seconds"] / row["requests"],
-                growth,
-            ]
-            for row, growth in zip(figures, _growth(figures, "run_seconds"), strict=True)
+    stages = (
+        {"run s": "run_seconds"}
+        if via_files
+        else {
+            "ingest s": "ingest_seconds",
+            "build s": "build_seconds",
+            "total s": "total_seconds",
+        }
+    )
+    for row in figures:
+        row["total_seconds"] = (
+            row["run_seconds"] if via_files else row["ingest_seconds"] + row["build_seconds"]
+        )
+    headers = ["requests", *stages, "CPU s", "req/s", "us/req", "vs prev"]
+    rows = [
+        [
+            row["requests"],
+            *(row[key] for key in stages.values()),
+            row["cpu_seconds"],
+            row["requests"] / row["total_seconds"],
+            1e6 * row["total_seconds"] / row["requests"],
+            growth,
         ]
-    else:
-        for row in figures:
-            row["total_seconds"] = row["ingest_seconds"] + row["build_seconds"]
-        headers = ["requests", "ingest s", "build s", "total s", "CPU s", "req/s", "us/req"]
-        headers.append("vs prev")
-        rows = [
-            [
-                row["requests"],
-                row["ingest_seconds"],
-                row["build_seconds"],
-                row["total_seconds"],
-                row["cpu_seconds"],
-                row["requests"] / row["total_seconds"],
-                1e6 * row["total_seconds"] / row["requests"],
-                growth,
-            ]
-            for row, growth in zip(figures, _growth(figures, "total_seconds"), strict=True)
-        ]
+        for row, growth in zip(figures, _growth(figures, "total_seconds"), strict=True)
+    ]
     headers += ["peak MB", "re-run 1 s", "re-run CPU s"]
     for row, values in zip(figures, rows, strict=True):
         values += [row["peak_mb"], row["rerun_one_seconds"], row["rerun_one_cpu"]]
