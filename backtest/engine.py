@@ -138,16 +138,19 @@ def run_requests(
 
     The warehouse is held from the first load to the end of the build, so no other process can
     come between them; ``calculation`` narrows this run's requests only. ``progress`` (a
-    dashboard) receives the stage lines and the build's nodes instead of the terminal.
+    dashboard) receives the stage lines and the build's nodes instead of the terminal. A
+    ``source_options.now`` (a live run's present) makes these requests live: no data at or after
+    it is loaded or used.
     """
     needs = combined_requirements(plugin_settings(calculation))
     requests = prepare_requests(frame, options)
     intake = duplicates_note(**requests.attrs)
+    source_options = source_options or SourceOptions()
     requests = requests.assign(
         data_lookback_minutes=needs.lookback_minutes,
         calculations=calculation_selection(calculation),
+        known_until=source_options.now,
     )
-    source_options = source_options or SourceOptions()
     source_options = replace(source_options, kinds=source_options.kinds | needs.kinds)
     say = progress.stage if progress else stage_printer(show_progress)
     on_node = progress.node if progress else None

@@ -160,11 +160,60 @@ def _frame(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[columns].reset_index(drop=True)
 
 
-def needed_ranges(requests: pd.DataFrame, kinds: Sequence[str] = ("bars",)) -> pd.DataFrame:
+def before(ranges: pd.DataFrame, now: pd.Timestamp | None) -> pd.DataFrame:
+    """``ranges`` cut at ``now`` (nothing at or after it; None: uncut), empty ones dropped.
+
+    >>> ranges = pd.DataFrame({"symbol": ["A", "A"],
+    ...     "start_time": pd.to_datetime(["2024-01-02 14:00", "2024-01-02 16:00"]),
+    ...     "end_time": pd.to_datetime(["2024-01-02 15:00", "2024-01-02 17:00"])})
+    >>> before(ranges, pd.Timestamp("2024-01-02 14:30")).end_time.astype(str).tolist()
+    ['2024-01-02 14:30:00']
+    """
+    if now is None:
+        return ranges
+    cut = ranges.assign(end_time=ranges.end_time.clip(upper=now))
+    return cut[cut.start_time < cut.end_time].reset_index(drop=True)
+
+
+def inside(rows: pd.DataFrame, time_column: str, ranges: pd.DataFrame) -> pd.DataFrame:
+    """The ``rows`` whose ``symbol`` and ``time_column`` fall inside one of ``ranges``
+    (``symbol, start_time, end_time``, end exclusive, disjoint per symbol).
+
+    >>> rows = pd.DataFrame({"symbol": ["A", "A", "B"], "bar_time": pd.to_datetime(
+    ...     ["2024-01-02 14:00", "2024-01-02 15:00", "2024-01-02 14:00"])})
+    >>> ranges = pd.DataFrame({"symbol": ["A"], "start_time": [pd.Timestamp("2024-01-02 13:00")],
+    ...                        "end_time": [pd.Timestamp("2024-01-02 15:00")]})
+    >>> inside(rows, "bar_time", ranges).bar_time.astype(str).tolist()
+    ['2024-01-02 14:00:00']
+    """
+    if rows.empty or ranges.empty:
+        return rows.iloc[:0]
+    times = rows[time_column].astype("datetime64[ns]")
+    starts = ranges[["symbol", "start_time", "end_time"]].astype(
+        {"start_time": "datetime64[ns]", "end_time": "datetime64[ns]"}
+    )
+    keyed = pd.DataFrame(
+        {"symbol": rows.symbol.astype(str), "moment": times, "row": range(len(rows))}
+    )
+    found = pd.merge_asof(
+        keyed.sort_values("moment"),
+        starts.assign(symbol=starts.symbol.astype(str)).sort_values("start_time"),
+        left_on="moment",
+        right_on="start_time",
+        by="symbol",
+    )
+    kept = found[found.moment < found.end_time].row.sort_values()
+    return rows.iloc[kept.to_numpy()].reset_index(drop=True)
+
+
+def needed_ranges(
+    requests: pd.DataFrame, kinds: Sequence[str] = ("bars",), now: pd.Timestamp | None = None
+) -> pd.DataFrame:
     """What a fetching source must hold: ``kind, symbol, day, start_time, end_time`` per range.
 
     Bars: every New York day the requests' windows touch, whole. Trades and quotes: the signal
-    inputs' ranges merged per symbol and day.
+    inputs' ranges merged per symbol and day. A ``now`` (a live run's present) cuts every range
+    there: what lies at or after it does not exist yet.
     """
     frames = []
     for kind in kinds:
@@ -174,17 +223,20 @@ def needed_ranges(requests: pd.DataFrame, kinds: Sequence[str] = ("bars",)) -> p
             days = split_by_day(signal_ranges(requests))
             merged = merge_ranges(days, keys=("symbol", "day"))
             frames.append(merged.assign(kind=kind))
-    return _frame(frames)
+    return before(_frame(frames), now)
 
 
-def needed_days(requests: pd.DataFrame, kinds: Sequence[str] = ("bars",)) -> pd.DataFrame:
+def needed_days(
+    requests: pd.DataFrame, kinds: Sequence[str] = ("bars",), now: pd.Timestamp | None = None
+) -> pd.DataFrame:
     """What a source that makes whole sessions must hold: ``kind, symbol, day, start_time,
     end_time``, one whole New York day a row: the days the windows touch (bars) or the signal
-    inputs touch (trades and quotes)."""
+    inputs touch (trades and quotes); a ``now`` cuts them there."""
     ranges = {"bars": request_ranges}
-    return _frame(
-        [whole_days(ranges.get(kind, signal_ranges)(requests)).assign(kind=kind) for kind in kinds]
-    )
+    days = [
+        whole_days(ranges.get(kind, signal_ranges)(requests)).assign(kind=kind) for kind in kinds
+    ]
+    return before(_frame(days), now)
 
 
 def chunk_ranges(ranges: pd.DataFrame, spans: dict[str, pd.Timedelta]) -> pd.DataFrame:

@@ -109,6 +109,9 @@ class PolygonOptions:
         rate_limit_wait: seconds to wait before the first of those; doubles each time.
         settle_minutes: minutes before now that are never marked covered, so the latest
             minutes (still being published, or delayed on lower plans) are fetched again.
+        live: a live run's settings: what was received is final, so of those last minutes
+            only the ones after the latest bar (or tick) received stay uncovered, and each
+            minute asks for just the newest.
         timeout: seconds to wait for a connection or a response.
     """
 
@@ -122,6 +125,7 @@ class PolygonOptions:
     rate_limit_retries: int = 2
     rate_limit_wait: float = 20.0
     settle_minutes: int = 30
+    live: bool = False
     timeout: float = 30.0
 
     def data_source(self, kind: str = "bars") -> str:
@@ -387,9 +391,11 @@ def plan_chunks(
     requests: pd.DataFrame,
     options: PolygonOptions,
     kinds: tuple[str, ...],
+    now: pd.Timestamp | None = None,
 ) -> tuple[pd.DataFrame, int, int]:
-    """The chunks to fetch, the ranges needed and the chunks an empty cache would fetch."""
-    needed = needed_ranges(requests, kinds)
+    """The chunks to fetch, the ranges needed and the chunks an empty cache would fetch; with a
+    ``now`` (a live run's present), nothing at or after it is asked for."""
+    needed = needed_ranges(requests, kinds, now)
     spans = options.spans()
     without_cache = chunk_ranges(needed[["kind", "symbol", "start_time", "end_time"]], spans)
     gaps = missing_ranges(con, needed, {kind: options.data_source(kind) for kind in kinds})
@@ -461,6 +467,8 @@ def _store_chunk(
     """Load one fetched chunk with its coverage and call count, all in one transaction."""
     requested = (chunk.start_time, chunk.end_time)
     source = options.data_source(chunk.kind)
+    if options.live and len(frame):
+        horizon = max(horizon, min(_received_until(chunk.kind, frame), chunk.end_time))
     con.begin()
     if chunk.kind == "bars":
         origin = f"polygon {chunk.symbol} {chunk.start_time:%Y-%m-%d %H:%M}"
@@ -476,6 +484,13 @@ def _store_chunk(
     record_call(con, _chunk_call(chunk, source, pages, len(frame), outcome))
     con.commit()
     return report, rows
+
+
+def _received_until(kind: str, frame: pd.DataFrame) -> pd.Timestamp:
+    """The end of what a fetched chunk holds: after its latest bar's minute, at its latest tick."""
+    if kind == "bars":
+        return frame.bar_time.max() + pd.Timedelta(minutes=1)
+    return frame.sip_time.max()
 
 
 def _rollback(con: duckdb.DuckDBPyConnection) -> None:
@@ -566,7 +581,8 @@ def ingest_polygon(
         options: how to reach and call Polygon.
         kinds: any of ``bars``, ``trades``, ``quotes``.
         notify: where progress and waits are reported (default: standard error).
-        now: the present, naive UTC (tests pass a fixed one).
+        now: the present, naive UTC (a live or replayed run's, or a test's); given, nothing at
+            or after it is asked for. None: the clock's, and ranges are asked for whole.
 
     Returns:
         The load counts, the trades and quotes stored, and the run's call counters.
@@ -575,7 +591,7 @@ def ingest_polygon(
     notify = notify or (lambda message: print(message, file=sys.stderr))
     api_key = resolve_api_key(options)
     kinds = parse_kinds(kinds)
-    chunks, ranges_needed, without_cache = plan_chunks(con, requests, options, kinds)
+    chunks, ranges_needed, without_cache = plan_chunks(con, requests, options, kinds, now)
     horizon = (now or pd.Timestamp(utc_now())) - pd.Timedelta(minutes=options.settle_minutes)
     client = PolygonClient(options, api_key) if len(chunks) else None
     run = _Run(len(requests), kinds, chunks, ranges_needed, without_cache, client)

@@ -108,8 +108,24 @@ def _release_warehouse() -> None:
 
     with DuckDBConnectionManager._LOCK:
         if DuckDBConnectionManager._ENV is not None:
-            DuckDBConnectionManager._ENV.close()
+            _close_when_free(DuckDBConnectionManager._ENV)
             DuckDBConnectionManager._ENV = None
+
+
+def _close_when_free(environment, seconds: float = 10.0) -> None:
+    """Close a dbt-duckdb environment. A build stopped by Ctrl-C can leave one of dbt's threads
+    in a query on its connection, which DuckDB refuses to close while busy: that query is
+    interrupted (its work is uncommitted) and the close waits for the thread to let go."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            environment.close()
+            return
+        except duckdb.ResourceInUseException:
+            if time.monotonic() > deadline:
+                raise
+            environment.conn.interrupt()
+            time.sleep(0.02)
 
 
 def _common_arguments(plugin_settings: dict | None, chunk_size: int | None = None) -> list[str]:

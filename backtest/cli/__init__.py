@@ -7,10 +7,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from backtest.cli import bench, export, gui, ingest, plugins, report, run, sql
+import duckdb
+
+from backtest.cli import bench, export, gui, ingest, live, plugins, report, run, sql
 from backtest.core.errors import BacktestError
 
-GROUPS = (run, ingest, sql, report, export, plugins, bench, gui)
+GROUPS = (run, ingest, sql, report, live, export, plugins, bench, gui)
 COMMANDS = {name: handler for group in GROUPS for name, handler in group.COMMANDS.items()}
 
 
@@ -26,15 +28,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def is_interrupt(error: BaseException) -> bool:
+    """Whether ``error`` is Ctrl-C: a ``KeyboardInterrupt``, or what DuckDB raises instead when
+    it comes during one of its queries (the query is stopped, the interrupt becomes an error).
+
+    >>> is_interrupt(RuntimeError("Query interrupted")), is_interrupt(RuntimeError("other"))
+    (True, False)
+    """
+    if isinstance(error, KeyboardInterrupt | duckdb.InterruptException):
+        return True
+    return type(error) is RuntimeError and str(error) == "Query interrupted"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; a ``BacktestError`` is one sentence and its exit code."""
+    """Run one command; a ``BacktestError`` is one sentence and its exit code, Ctrl-C is 130."""
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except BacktestError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, RuntimeError, duckdb.InterruptException) as error:
+        if not is_interrupt(error):
+            raise
         print(
             "interrupted: results stored before this run are intact; run it again to finish.",
             file=sys.stderr,

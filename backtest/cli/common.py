@@ -172,12 +172,27 @@ def add_request_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--requests", metavar="CSV", help="a batch: CSV with columns symbol,entry_time,direction"
     )
+    add_data_flags(
+        parser,
+        "where data comes from (default demo: synthetic bars, refused on a warehouse that holds "
+        "real data unless --allow-synthetic)",
+    )
+    parser.add_argument(
+        "--forward-bars",
+        type=int,
+        default=DEFAULT_FORWARD_BARS,
+        help="bars measured after the entry, 1-60 (default 60)",
+    )
+
+
+def add_data_flags(parser: argparse.ArgumentParser, source_help: str) -> None:
+    """Where a run's data comes from (``--source``, ``--bars``, ``--allow-synthetic``) and how
+    much history its signals see (``--lookback-hours``)."""
     parser.add_argument(
         "--source",
         default="demo",
         choices=SOURCES,
-        help="where data comes from (default demo: synthetic bars, refused on a warehouse "
-        "that holds real data unless --allow-synthetic)",
+        help=source_help,
     )
     parser.add_argument(
         "--allow-synthetic",
@@ -197,12 +212,6 @@ def add_request_flags(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=DEFAULT_LOOKBACK_HOURS,
         help="history a signal may see before the entry (default 2)",
-    )
-    parser.add_argument(
-        "--forward-bars",
-        type=int,
-        default=DEFAULT_FORWARD_BARS,
-        help="bars measured after the entry, 1-60 (default 60)",
     )
 
 

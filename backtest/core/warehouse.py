@@ -192,21 +192,24 @@ def upsert_requests(con: duckdb.DuckDBPyConnection, requests: pd.DataFrame) -> N
 
     ``data_source`` names the bars a request is built from (and ``tick_data_source``, when
     given, its trades and quotes); ``calculations``, when given, the comma-separated plugins it
-    runs (missing or null: every enabled plugin).
+    runs (missing or null: every enabled plugin); ``known_until``, when given, the present of a
+    live request, whose window uses no bar from then on (missing or null: every bar).
     """
     now = utc_now()
     incoming = requests.assign(
         tick_data_source=requests.get("tick_data_source", requests.data_source),
         calculations=requests.get("calculations"),
+        known_until=requests.get("known_until", pd.Series(pd.NaT, index=requests.index)),
     )
     con.register("incoming_requests", incoming)
     con.execute(
         """
         insert into raw.requests (uid, symbol, entry_time, direction, historical_lookback_hours,
                                   forward_bars, data_source, created_at, requested_at,
-                                  tick_data_source, calculations)
+                                  tick_data_source, calculations, known_until)
         select uid, symbol, entry_time, direction, historical_lookback_hours, forward_bars,
-               data_source, $now, $now, tick_data_source, cast(calculations as varchar)
+               data_source, $now, $now, tick_data_source, cast(calculations as varchar),
+               cast(known_until as timestamp)
         from incoming_requests
         on conflict (uid) do update set
             symbol = excluded.symbol,
@@ -217,7 +220,8 @@ def upsert_requests(con: duckdb.DuckDBPyConnection, requests: pd.DataFrame) -> N
             data_source = excluded.data_source,
             requested_at = excluded.requested_at,
             tick_data_source = excluded.tick_data_source,
-            calculations = excluded.calculations
+            calculations = excluded.calculations,
+            known_until = excluded.known_until
         """,
         {"now": now},
     )

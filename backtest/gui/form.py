@@ -136,6 +136,88 @@ def validate_batch(values: FormValues, requests_csv: str) -> RunSpec:
     )
 
 
+def source_picker() -> QComboBox:
+    """The source choice (demo, files, polygon); polygon is offered only with an API key."""
+    picker = QComboBox()
+    picker.addItems(SOURCES)
+    item = picker.model().item(SOURCES.index("polygon"))
+    has_key = bool(os.environ.get(POLYGON_KEY, "").strip())
+    item.setEnabled(has_key)
+    item.setToolTip("" if has_key else f"set {POLYGON_KEY} to use Polygon")
+    return picker
+
+
+class BarFiles(QWidget):
+    """The files source's bar files: paths (``;`` between them) and a Browse button, enabled
+    while ``source`` is ``files``."""
+
+    def __init__(self, source: QComboBox, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.line = QLineEdit()
+        self.line.setPlaceholderText("bar files (files source); ';' between paths")
+        self.browse = QPushButton("Browse…")
+        self.browse.clicked.connect(self._choose)
+        layout.addWidget(self.line, 1)
+        layout.addWidget(self.browse)
+        source.currentTextChanged.connect(self._source_changed)
+        self._source_changed(source.currentText())
+
+    def paths(self) -> tuple[str, ...]:
+        return tuple(path.strip() for path in self.line.text().split(";") if path.strip())
+
+    def _source_changed(self, source: str) -> None:
+        self.line.setEnabled(source == "files")
+        self.browse.setEnabled(source == "files")
+
+    def _choose(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Bar files", "", "Bars (*.csv *.csv.gz *.parquet *.parquet.gz *.txt *.zip)"
+        )
+        if paths:
+            self.line.setText(";".join(paths))
+
+
+class CalculationList(QListWidget):
+    """The calculations, each checkable; ``calculation()`` is ``all`` or ``NAME[,NAME]``."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._enabled: set[str] = set()
+        self.setMaximumHeight(96)
+
+    def set_plugins(self, names: list[str], enabled: set[str]) -> None:
+        """List the calculations; the project's enabled ones start checked."""
+        self.clear()
+        for name in names:
+            item = QListWidgetItem(name)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            checked = name in enabled
+            item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+            self.addItem(item)
+        self._enabled = enabled
+
+    def calculation(self) -> str:
+        """``all`` when the checked calculations are the enabled ones, else their names."""
+        items = [self.item(row) for row in range(self.count())]
+        checked = {item.text() for item in items if item.checkState() == Qt.CheckState.Checked}
+        if not items or checked == self._enabled:
+            return "all"
+        if not checked:
+            raise BacktestError("No calculation is checked: check at least one, or all.")
+        return ",".join(sorted(checked))
+
+    def set_calculation(self, selection: str) -> None:
+        """Check ``all`` (the enabled calculations) or the names of ``NAME[,NAME]``."""
+        names = {name.strip() for name in selection.split(",") if name.strip()}
+        wanted = self._enabled if selection.strip().lower() == "all" else names
+        for row in range(self.count()):
+            item = self.item(row)
+            checked = item.text() in wanted
+            item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+
+
 class RequestForm(QWidget):
     """Symbol, direction, entry minute (UTC, New York shown), calculations, source, lookback,
     forward bars, and the Run backtest / Run batch buttons."""
@@ -145,7 +227,6 @@ class RequestForm(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._enabled: set[str] = set()
         layout = QFormLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.symbol = QLineEdit("AAPL")
@@ -154,12 +235,10 @@ class RequestForm(QWidget):
         self.direction.addItems(["LONG", "SHORT"])
         self.entry = self._entry_editor()
         self.new_york = QLabel()
-        self.calculations = QListWidget()
-        self.calculations.setMaximumHeight(96)
-        self.source = QComboBox()
-        self.source.addItems(SOURCES)
-        self.bars = QLineEdit()
-        self.bars.setPlaceholderText("bar files (files source); ';' between paths")
+        self.calculations = CalculationList()
+        self.source = source_picker()
+        self.bar_files = BarFiles(self.source)
+        self.bars, self.browse = self.bar_files.line, self.bar_files.browse
         self.lookback = QDoubleSpinBox()
         self.lookback.setRange(0.25, MAX_LOOKBACK_HOURS)
         self.lookback.setSingleStep(0.25)
@@ -176,7 +255,7 @@ class RequestForm(QWidget):
         layout.addRow("", self.new_york)
         layout.addRow("Signals", self.calculations)
         layout.addRow("Source", self.source)
-        layout.addRow("Bar files", self._bars_row())
+        layout.addRow("Bar files", self.bar_files)
         layout.addRow("Lookback h", self.lookback)
         layout.addRow("Forward bars", self.forward)
         buttons = QHBoxLayout()
@@ -184,12 +263,9 @@ class RequestForm(QWidget):
         buttons.addWidget(self.batch_button)
         layout.addRow(buttons)
         self.entry.dateTimeChanged.connect(self._show_new_york)
-        self.source.currentTextChanged.connect(self._source_changed)
         self.run_button.clicked.connect(self.run_clicked)
         self.batch_button.clicked.connect(self._choose_batch)
         self._show_new_york()
-        self._polygon_available()
-        self._source_changed(self.source.currentText())
 
     def _entry_editor(self) -> QDateTimeEdit:
         entry = QDateTimeEdit()
@@ -198,16 +274,6 @@ class RequestForm(QWidget):
         entry.setCalendarPopup(True)
         self.set_entry(entry, DEFAULT_ENTRY)
         return entry
-
-    def _bars_row(self) -> QWidget:
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.browse = QPushButton("Browse…")
-        self.browse.clicked.connect(self._choose_bars)
-        layout.addWidget(self.bars, 1)
-        layout.addWidget(self.browse)
-        return row
 
     @staticmethod
     def set_entry(editor: QDateTimeEdit, entry: datetime) -> None:
@@ -223,23 +289,6 @@ class RequestForm(QWidget):
     def _show_new_york(self) -> None:
         self.new_york.setText(new_york_text(self.entry_datetime()))
 
-    def _polygon_available(self) -> None:
-        item = self.source.model().item(SOURCES.index("polygon"))
-        has_key = bool(os.environ.get(POLYGON_KEY, "").strip())
-        item.setEnabled(has_key)
-        item.setToolTip("" if has_key else f"set {POLYGON_KEY} to use Polygon")
-
-    def _source_changed(self, source: str) -> None:
-        self.bars.setEnabled(source == "files")
-        self.browse.setEnabled(source == "files")
-
-    def _choose_bars(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(
-            self, "Bar files", "", "Bars (*.csv *.csv.gz *.parquet *.parquet.gz *.txt *.zip)"
-        )
-        if paths:
-            self.bars.setText(";".join(paths))
-
     def _choose_batch(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Requests CSV", "", "CSV (*.csv)")
         if path:
@@ -247,33 +296,15 @@ class RequestForm(QWidget):
 
     def set_plugins(self, names: list[str], enabled: set[str]) -> None:
         """List the calculations; the project's enabled ones start checked."""
-        self.calculations.clear()
-        for name in names:
-            item = QListWidgetItem(name)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            checked = name in enabled
-            item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
-            self.calculations.addItem(item)
-        self._enabled = enabled
+        self.calculations.set_plugins(names, enabled)
 
     def calculation(self) -> str:
         """``all`` when the checked calculations are the enabled ones, else their names."""
-        items = [self.calculations.item(row) for row in range(self.calculations.count())]
-        checked = {item.text() for item in items if item.checkState() == Qt.CheckState.Checked}
-        if not items or checked == self._enabled:
-            return "all"
-        if not checked:
-            raise BacktestError("No calculation is checked: check at least one, or all.")
-        return ",".join(sorted(checked))
+        return self.calculations.calculation()
 
     def set_calculation(self, selection: str) -> None:
         """Check ``all`` (the enabled calculations) or the names of ``NAME[,NAME]``."""
-        names = {name.strip() for name in selection.split(",") if name.strip()}
-        wanted = self._enabled if selection.strip().lower() == "all" else names
-        for row in range(self.calculations.count()):
-            item = self.calculations.item(row)
-            checked = item.text() in wanted
-            item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+        self.calculations.set_calculation(selection)
 
     def set_request(self, symbol: str, entry: datetime, direction: str) -> None:
         """Fill symbol, entry minute (naive UTC) and direction."""
@@ -283,7 +314,7 @@ class RequestForm(QWidget):
 
     def values(self) -> FormValues:
         """The form's content, unchecked (``calculation`` may raise ``BacktestError``)."""
-        paths = tuple(path.strip() for path in self.bars.text().split(";") if path.strip())
+        paths = self.bar_files.paths()
         return FormValues(
             symbol=self.symbol.text(),
             entry_time=f"{self.entry_datetime():%Y-%m-%d %H:%M:%S}",

@@ -43,6 +43,9 @@ class SourceOptions:
     """Let the demo source write into a warehouse that holds real data."""
     bar_paths: tuple[str | Path, ...] = ()
     """For the files source: the ``--bars`` files, directories and globs."""
+    now: pd.Timestamp | None = None
+    """The present of a live or replayed run (naive UTC): nothing at or after it is asked for,
+    made or stored, so a calculation sees only what existed then. None: history, all of it."""
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """The demo source: SYNTHETIC whole days from ``ingest.demo``, never beside real data unless the
 user allows it.
 
-Each symbol-day is made, validated and loaded once: the days loaded are recorded in the coverage
+Each symbol-day is made, validated and loaded once: the parts loaded are recorded in the coverage
 (``ingest.coverage``), as a fetching source records its ranges, so a request on a day the
 warehouse already holds generates, validates and loads nothing (and does not import
-great-expectations). Clearing the cache (``backtest cache --clear``) cuts the coverage back, and
-the next run makes those days again.
+great-expectations). Only what the coverage lacks is stored: clearing the cache (``backtest cache
+--clear``) cuts the coverage back, and the next run makes that part again; a live run's present
+(``SourceOptions.now``) cuts each day there, and the next minute adds just the minute since.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from backtest.core.warehouse import connect
 from ingest import demo
 from ingest.coverage import missing_ranges, record_ranges
 from ingest.load import replace_ticks
-from ingest.planning import merge_ranges, needed_days
+from ingest.planning import inside, merge_ranges, needed_days
 from ingest.sources.base import Batch, IngestReport, SourceOptions, load_batch
 
 
@@ -36,22 +37,23 @@ class DemoSource:
         return demo.DATA_SOURCE, demo.DATA_SOURCE
 
     def load(self, batch: Batch) -> IngestReport:
-        needed = needed_days(batch.requests, batch.kinds)
+        needed = needed_days(batch.requests, batch.kinds, batch.options.now)
         ticks = {}
         with connect(batch.db_path) as con:
             if not batch.options.allow_synthetic:
                 refuse_demo_beside_real_data(con, batch.db_path)
-            days = _missing_days(con, needed)
+            gaps = missing_ranges(con, needed, dict.fromkeys(batch.kinds, demo.DATA_SOURCE))
             con.begin()
-            bar_days = days[days.kind == "bars"]
-            bars = [demo.demo_bars(bar_days)] if len(bar_days) else []
+            bar_gaps = gaps[gaps.kind == "bars"]
+            bars = [inside(demo.demo_bars(bar_gaps), "bar_time", bar_gaps)] if len(bar_gaps) else []
             load = load_batch(con, batch.requests, bars, demo.DATA_SOURCE)
             for kind in batch.kinds[1:]:
-                ticks[kind] = _load_demo_ticks(con, days[days.kind == kind], kind)
-            record_ranges(con, days, demo.DATA_SOURCE)
+                ticks[kind] = _load_demo_ticks(con, gaps[gaps.kind == kind], kind)
+            record_ranges(con, gaps, demo.DATA_SOURCE)
             con.commit()
-        held = (needed.kind == "bars").sum() - len(bar_days)
-        return IngestReport.of(load, demo.DATA_SOURCE, days_held=int(held), **ticks)
+        made = len(bar_gaps.drop_duplicates(["symbol", "day"]))
+        held = int((needed.kind == "bars").sum()) - made
+        return IngestReport.of(load, demo.DATA_SOURCE, days_held=held, **ticks)
 
 
 def refuse_demo_beside_real_data(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
@@ -79,22 +81,14 @@ def refuse_demo_beside_real_data(con: duckdb.DuckDBPyConnection, db_path: Path) 
         )
 
 
-def _missing_days(con: duckdb.DuckDBPyConnection, needed: pd.DataFrame) -> pd.DataFrame:
-    """The whole days of ``needed`` (``kind, symbol, day, start_time, end_time``) that the
-    coverage of the demo source does not hold entirely (a cleared part makes the day again)."""
-    kinds = needed.kind.unique().tolist()
-    numbered = needed[["kind", "symbol", "start_time", "end_time"]].assign(row=range(len(needed)))
-    gaps = missing_ranges(con, numbered, dict.fromkeys(kinds, demo.DATA_SOURCE))
-    return needed.iloc[sorted(set(gaps.row))].reset_index(drop=True)
-
-
-def _load_demo_ticks(con: duckdb.DuckDBPyConnection, days: pd.DataFrame, kind: str) -> int:
-    """SYNTHETIC trades or quotes for ``days`` (whole New York days), replacing what the demo
+def _load_demo_ticks(con: duckdb.DuckDBPyConnection, gaps: pd.DataFrame, kind: str) -> int:
+    """SYNTHETIC trades or quotes for ``gaps`` (parts of New York days), replacing what the demo
     stored there."""
-    if days.empty:
+    if gaps.empty:
         return 0
-    windows = merge_ranges(days[days.symbol.isin(list(demo.UNIVERSE))])
-    return replace_ticks(con, kind, demo.demo_ticks(kind, windows), days, demo.DATA_SOURCE)
+    windows = merge_ranges(gaps[gaps.symbol.isin(list(demo.UNIVERSE))])
+    made = inside(demo.demo_ticks(kind, windows), "sip_time", gaps)
+    return replace_ticks(con, kind, made, gaps, demo.DATA_SOURCE)
 
 
 SOURCE = DemoSource()

@@ -4,6 +4,8 @@ loaded whole, since the files are the user's chosen cache.
 A load remembers its fingerprint (every file's path, size and modification time, and the reading
 options): when the next run names the same files, unchanged, and nothing loaded or cleared files
 data since, nothing is read, validated or loaded again (and great-expectations is not imported).
+A live run's present (``SourceOptions.now``) keeps the files' later rows out: they do not exist
+yet.
 """
 
 from __future__ import annotations
@@ -11,16 +13,18 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from backtest.core.warehouse import connect
 from ingest import files
 from ingest.coverage import last_file_load, record_file_load
 from ingest.files import expand_paths
 from ingest.load import replace_ticks
+from ingest.planning import before
 from ingest.sources.base import Batch, IngestReport, SourceOptions, load_batch
 from ingest.tick_files import read_tick_files
 
@@ -57,9 +61,9 @@ class FilesSource:
         ticks = {}
         with spool as chunks, connect(batch.db_path) as con:
             con.begin()
-            load = load_batch(con, batch.requests, chunks, LABEL)
+            load = load_batch(con, batch.requests, _before(chunks, "bar_time", options.now), LABEL)
             for kind, paths in options.tick_files.items():
-                ticks[kind] = _load_tick_files(con, kind, paths)
+                ticks[kind] = _load_tick_files(con, kind, paths, options.now)
             if fingerprint is not None:
                 record_file_load(con, fingerprint)
             con.commit()
@@ -71,9 +75,18 @@ def _notes(kinds: Sequence[str]) -> tuple[str, ...]:
     return tuple(f"No {kind} were loaded: give them with --{kind} PATH." for kind in kinds)
 
 
+def _before(
+    batches: Iterable[pd.DataFrame], column: str, now: pd.Timestamp | None
+) -> Iterator[pd.DataFrame]:
+    """The rows of each batch before ``now`` (a live run's present; None: all of them)."""
+    for rows in batches:
+        yield rows if now is None else rows[rows[column] < now]
+
+
 def files_fingerprint(options: SourceOptions) -> str | None:
-    """A digest of every bar and tick file (resolved path, size, modification time) and the
-    reading options; None when a file cannot be looked at (the load then says why)."""
+    """A digest of every bar and tick file (resolved path, size, modification time), the
+    reading options and the present of a live run; None when a file cannot be looked at (the
+    load then says why)."""
     try:
         bars = [_stamp(path) for path in expand_paths(options.bar_paths)]
         ticks = {
@@ -83,7 +96,7 @@ def files_fingerprint(options: SourceOptions) -> str | None:
     except OSError:
         return None
     reading = dataclasses.asdict(options.files)
-    text = json.dumps([bars, ticks, reading], sort_keys=True, default=str)
+    text = json.dumps([bars, ticks, reading, options.now], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -93,12 +106,16 @@ def _stamp(path: Path) -> list:
     return [str(resolved), stat.st_size, stat.st_mtime_ns]
 
 
-def _load_tick_files(con: duckdb.DuckDBPyConnection, kind: str, paths: Sequence[str]) -> int:
-    """Trades or quotes files, replacing the stored ticks over the spans they cover."""
+def _load_tick_files(
+    con: duckdb.DuckDBPyConnection, kind: str, paths: Sequence[str], now: pd.Timestamp | None
+) -> int:
+    """Trades or quotes files, replacing the stored ticks over the spans they cover (up to a
+    live run's present)."""
     if not paths:
         return 0
     ticks, spans = read_tick_files(kind, paths)
-    return replace_ticks(con, kind, ticks, spans, LABEL)
+    (ticks,) = _before([ticks], "sip_time", now)
+    return replace_ticks(con, kind, ticks, before(spans, now), LABEL)
 
 
 SOURCE = FilesSource()

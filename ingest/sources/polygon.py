@@ -26,7 +26,12 @@ class PolygonSource:
             upsert_requests(con, batch.requests)
             con.commit()
             result = ingest_polygon(
-                con, batch.requests, batch.options.polygon, batch.kinds, batch.notify
+                con,
+                batch.requests,
+                batch.options.polygon,
+                batch.kinds,
+                batch.notify,
+                now=batch.options.now,
             )
         counters = result.counters
         return IngestReport.of(

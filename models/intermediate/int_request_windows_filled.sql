@@ -35,6 +35,10 @@ minute_grid as (
         requests.data_source,
         offsets.bar_offset,
         {{ add_minutes('requests.entry_time', 'offsets.bar_offset') }} as bar_time,
+        least(
+            {{ add_minutes('requests.entry_time', 'offsets.bar_offset') }},
+            {{ add_minutes('requests.known_until', -1) }}
+        ) as lookup_time,
         {{ add_minutes(
             'requests.entry_time',
             '-greatest(requests.lookback_minutes, ' ~ -window_offsets().first_offset ~ ')'
@@ -47,13 +51,14 @@ minute_grid as (
 ),
 
 {# Many requests share a minute of a symbol: the last real bar at or before each distinct
-    minute is looked up once, then handed to every request's grid row. #}
+    minute (before the present, for a live request) is looked up once, then handed to every
+    request's grid row. #}
 needed_minutes as (
 
     select distinct
         symbol,
         data_source,
-        bar_time
+        lookup_time
 
     from minute_grid
 
@@ -64,7 +69,7 @@ last_real_bars as (
     select
         needed_minutes.symbol,
         needed_minutes.data_source,
-        needed_minutes.bar_time,
+        needed_minutes.lookup_time,
         bars.bar_time as source_bar_time,
         bars.open,
         bars.high,
@@ -76,7 +81,7 @@ last_real_bars as (
     asof left join bars
         on needed_minutes.symbol = bars.symbol
         and needed_minutes.data_source = bars.data_source
-        and needed_minutes.bar_time >= bars.bar_time
+        and needed_minutes.lookup_time >= bars.bar_time
 
 ),
 
@@ -98,7 +103,7 @@ filled as (
     inner join last_real_bars
         on minute_grid.symbol = last_real_bars.symbol
         and minute_grid.data_source = last_real_bars.data_source
-        and minute_grid.bar_time = last_real_bars.bar_time
+        and minute_grid.lookup_time = last_real_bars.lookup_time
 
 ),
 

@@ -19,6 +19,7 @@ renamed as (
         data_source,
         coalesce(tick_data_source, data_source) as tick_data_source,
         calculations,
+        known_until,
         created_at,
         requested_at
 

@@ -7,7 +7,9 @@ client repository has no recording of, answers in the same envelope as the recor
 aggregates with REAL minute bars (the LEAN / AlgoSeek bars in ../shared/data). Like Polygon it
 checks the API key, filters by the requested range, pages with ``next_url`` cursors and
 split-adjusts when ``adjusted=true``. Switches make it answer errors (429, 5xx, 401, 403) for the
-next requests, and every request is logged so tests can count the calls that reached it.
+next requests, serve only what existed at a simulated present (``now``: a live run's minute) and
+withhold single bars; every request is logged, with that present, so tests can count the calls
+that reached it and check what they asked for.
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ class Logged:
     path: str
     query: dict[str, str]
     status: int
+    now: pd.Timestamp | None = None
+    """The server's present when the request came (None: it served everything)."""
 
 
 @dataclass
@@ -78,12 +82,21 @@ class PolygonStandIn:
     log: list[Logged] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    now: pd.Timestamp | None = None
+    """The present of a simulated live run (naive UTC): like the real API, nothing at or after it
+    exists yet, so no bar starting and no tick stamped then or later is served. None: history,
+    everything."""
+    withheld: set[tuple[str, pd.Timestamp]] = field(default_factory=set)
+    """(symbol, minute) bars never served (naive UTC starts): a minute without a trade, or a bar
+    the vendor has not published."""
 
     def reset(self) -> None:
         with self.lock:
             self.log.clear()
             self.failures.clear()
             self.page_size = 50_000
+            self.now = None
+            self.withheld.clear()
 
     def fail(
         self,
@@ -143,7 +156,7 @@ class PolygonStandIn:
         adjusted = query.get("adjusted", "true") != "false"
         bars = self.minute_bars[self.minute_bars.symbol == ticker]
         start_ms, end_ms = _ms_bound(start, False), _ms_bound(end, True)
-        bars = bars[(bars.t >= start_ms) & (bars.t <= end_ms)]
+        bars = self._published(bars[(bars.t >= start_ms) & (bars.t <= end_ms)], ticker)
         bars = bars.sort_values("t", ascending=query.get("sort", "asc") != "desc")
         if adjusted and ticker in self.splits:
             bars = _split_adjusted(bars, *self.splits[ticker])
@@ -174,6 +187,13 @@ class PolygonStandIn:
             )
         return envelope
 
+    def _published(self, bars: pd.DataFrame, ticker: str) -> pd.DataFrame:
+        """``bars`` without those starting at or after ``now`` and the ``withheld`` ones."""
+        if self.now is not None:
+            bars = bars[bars.t < _epoch_ms(self.now)]
+        withheld = [_epoch_ms(minute) for symbol, minute in self.withheld if symbol == ticker]
+        return bars[~bars.t.isin(withheld)]
+
     def _ticks(self, kind: str, ticker: str, query: dict) -> dict:
         folder = self.mocks / "v3" / kind
         if "cursor" in query:
@@ -195,6 +215,11 @@ class PolygonStandIn:
             ]
             if not body["results"]:
                 body.pop("next_url", None)  # the recorded cursor continues the recorded range only
+        if self.now is not None:
+            present = pd.Timestamp(self.now).value
+            body["results"] = [
+                item for item in body.get("results", []) if item["sip_timestamp"] < present
+            ]
         return body
 
     def _ticker(self, ticker: str) -> tuple[int, dict]:
@@ -203,6 +228,11 @@ class PolygonStandIn:
         body = json.loads((self.mocks / TICKER_MOCK).read_text())
         body["results"]["ticker"] = ticker
         return 200, body
+
+
+def _epoch_ms(moment: pd.Timestamp) -> int:
+    """A naive-UTC time as epoch milliseconds."""
+    return int(pd.Timestamp(moment).value // 1_000_000)
 
 
 def _ms_bound(text: str, is_end: bool) -> int:
@@ -254,7 +284,7 @@ def start_server(state: PolygonStandIn) -> tuple[ThreadingHTTPServer, str]:
             query = dict(parse_qsl(split.query, keep_blank_values=True))
             status, body = state.answer(split.path, query, self.headers.get("Authorization", ""))
             with state.lock:
-                state.log.append(Logged(split.path, query, status))
+                state.log.append(Logged(split.path, query, status, state.now))
             payload = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

@@ -4,6 +4,7 @@ pagination, chunking, retries, errors, empty results, adjusted vs raw, trades an
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -244,3 +245,22 @@ def test_minutes_near_now_are_never_marked_covered(polygon, settings):
         [(end,)] = con.execute("select end_time from raw.coverage").fetchall()
     assert end == now - pd.Timedelta(minutes=FAST.settle_minutes)
     assert len(polygon.requests_to("/v2/aggs/")) == 2  # the day is not over: asked again
+
+
+def test_a_live_minute_asks_only_for_the_bars_after_the_last_one_received(polygon, settings):
+    """Live (``PolygonOptions.live``): what was received is final, so each minute asks for just
+    the newest bars and nothing at or after the present."""
+    requests = prepared(("SPY", "2013-10-07 14:00:00", "LONG"))
+    live = replace(FAST, live=True)
+    presents = [pd.Timestamp("2013-10-07 15:00"), pd.Timestamp("2013-10-07 15:01")]
+    with connect(settings.db_path) as con:
+        for now in presents:
+            ingest_polygon(con, requests, live, ("bars",), notify=lambda _: None, now=now)
+        [(end,)] = con.execute("select end_time from raw.coverage").fetchall()
+        [(latest,)] = con.execute("select max(bar_time) from raw.bars_1m").fetchall()
+    assert end == presents[-1] and latest == presents[-1] - pd.Timedelta(minutes=1)
+    first, second = polygon.requests_to("/v2/aggs/")
+    start_ms, _ = new_york_day_ms("2013-10-07")
+    now_ms = [moment.tz_localize("UTC").value // 1_000_000 for moment in presents]
+    assert first.path.endswith(f"/{start_ms}/{now_ms[0] - 1}")
+    assert second.path.endswith(f"/{now_ms[0]}/{now_ms[1] - 1}")
