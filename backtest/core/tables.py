@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 
 def _cell(value: object, digits: int) -> str:
@@ -58,3 +59,22 @@ def align_table(
         ).rstrip()
 
     return "\n".join([line(headers), line(["-" * width for width in widths]), *map(line, cells)])
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A table as text cells: headers, rows, and which columns are numbers (right-aligned).
+    Plain data, so it travels between processes (a dashboard's child) as it is.
+
+    >>> print(Grid(("n", "name"), (("10", "a"),), (True, False)).text())
+     n  name
+    --  ----
+    10  a
+    """
+
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    numeric: tuple[bool, ...]
+
+    def text(self) -> str:
+        return align_table(self.headers, self.rows, self.numeric)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from backtest.core.tables import Grid
 from backtest.gui.child import failure_sentence
 
 LOG = logging.getLogger(__name__)
@@ -53,15 +54,6 @@ class LiveSpec:
 
 
 @dataclass(frozen=True)
-class LiveTable:
-    """One of the live tables as text: headers, rows of cells, which columns are numbers."""
-
-    headers: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    numeric: tuple[bool, ...]
-
-
-@dataclass(frozen=True)
 class LiveUpdate:
     """What the window shows of one live minute: the same cells the command line prints.
 
@@ -76,8 +68,8 @@ class LiveUpdate:
 
     present: str
     caption: str
-    calls: LiveTable
-    outcomes: LiveTable
+    calls: Grid
+    outcomes: Grid
     status: str
     skipped: bool
 
@@ -86,14 +78,11 @@ def live_update(cycle: Any) -> LiveUpdate:
     """One ``Cycle`` as plain data for the window."""
     from backtest.live.table import calls_caption, calls_grid, outcome_grid
 
-    def table(grid: Any) -> LiveTable:
-        return LiveTable(grid.headers, grid.rows, grid.numeric)
-
     return LiveUpdate(
         present=f"{cycle.present:%Y-%m-%d %H:%M}",
         caption=calls_caption(cycle),
-        calls=table(calls_grid(cycle)),
-        outcomes=table(outcome_grid(cycle)),
+        calls=calls_grid(cycle),
+        outcomes=outcome_grid(cycle),
         status=cycle.status_line(),
         skipped=bool(cycle.skipped),
     )

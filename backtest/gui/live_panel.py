@@ -40,8 +40,9 @@ from PyQt6.QtWidgets import (
 )
 
 from backtest.core.errors import BacktestError
+from backtest.core.tables import Grid
 from backtest.gui.form import BarFiles, CalculationList, check_source, source_picker
-from backtest.gui.live_child import LiveSpec, LiveTable, LiveUpdate, run_live_child
+from backtest.gui.live_child import LiveSpec, LiveUpdate, run_live_child
 from backtest.gui.panels import DIRECTION_COLOURS, synthetic_badge
 
 DIRECTIONS = ("LONG", "SHORT", "BOTH")
@@ -211,7 +212,7 @@ class LiveTableView(QTableWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStyleSheet("QHeaderView::section { padding: 2px 8px; }")
 
-    def show_table(self, table: LiveTable) -> None:
+    def show_table(self, table: Grid) -> None:
         self.setColumnCount(len(table.headers))
         for column, (name, numeric) in enumerate(zip(table.headers, table.numeric, strict=True)):
             item = QTableWidgetItem(name)
@@ -448,8 +449,8 @@ class LivePanel(QWidget):
         self.title.setText(heading(spec))
         self.synthetic.setVisible(spec.synthetic)
         self.caption.setText("Waiting for the first minute …")
-        self.calls.show_table(LiveTable((), (), ()))
-        self.outcomes.show_table(LiveTable((), (), ()))
+        self.calls.show_table(Grid((), (), ()))
+        self.outcomes.show_table(Grid((), (), ()))
         self.status.setText("")
         self.summary.setText("The summary appears when the run stops.")
 

@@ -4,29 +4,15 @@ dashboard alike."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
 from backtest.core.config import HORIZONS
-from backtest.core.tables import align_table
+from backtest.core.tables import Grid
 from backtest.live.cycle import Cycle
 
 EXCHANGE_TZ = "America/New_York"
 AGES = HORIZONS
 """The ages (minutes) at which an earlier entry is shown: when each horizon's return is in."""
-
-
-@dataclass(frozen=True)
-class Grid:
-    """Headers, rows of text cells, and which columns are numbers (right-aligned)."""
-
-    headers: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    numeric: tuple[bool, ...]
-
-    def text(self) -> str:
-        return align_table(self.headers, self.rows, self.numeric)
 
 
 def _entry_time(result: dict) -> pd.Timestamp:
