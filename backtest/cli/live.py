@@ -9,6 +9,8 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import pandas as pd
+
 from backtest.cli.common import (
     SYNTHETIC_BANNER,
     add_command,
@@ -121,13 +123,19 @@ def _plan(args: argparse.Namespace, clock: Clock) -> LivePlan:
 
 
 def _heading(plan: LivePlan, clock: Clock, minutes: int | None) -> Callable[[Cycle], str]:
+    """The line above each minute's table; minutes count from the first one run (the wall
+    clock's first minute is the one after the warm-up)."""
     what = (
-        "live" if clock.real else f"replay of {clock.start:%Y-%m-%d} from {clock.start:%H:%M} UTC"
+        "wall clock"
+        if clock.real
+        else f"replay of {clock.start:%Y-%m-%d} from {clock.start:%H:%M} UTC"
     )
     source = f"{plan.source} source" + (" (SYNTHETIC bars)" if plan.source == "demo" else "")
+    first: list[pd.Timestamp] = []
 
     def heading(cycle: Cycle) -> str:
-        number = int((cycle.present - clock.start).total_seconds() // 60) + 1
+        first[:] = first or [cycle.present]
+        number = int((cycle.present - first[0]) / pd.Timedelta(minutes=1)) + 1
         of = f" of {minutes}" if minutes else ""
         return f"backtest live · {what} · {source} · minute {number}{of} · Ctrl-C stops"
 
